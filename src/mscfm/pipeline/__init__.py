@@ -1,0 +1,1 @@
+"""The build: chapter parameters, papermill execution, the rebuild graph, staging, publishing."""

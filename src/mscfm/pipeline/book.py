@@ -1,0 +1,101 @@
+"""Building the Jupyter Book (HTML, then PDF) in a work folder and publishing it atomically.
+
+Sphinx writes into ``_build/.work``; only when every step succeeded are the HTML folder and the
+PDF swapped into ``_build/html`` and ``_build/latex/book.pdf``. A failed or interrupted build
+leaves the last good book where it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from mscfm.errors import BuildError
+
+WORK_DIR = "_build/.work"
+HTML_DIR = "_build/html"
+PDF_PATH = "_build/latex/book.pdf"
+LOG_DIR = "_build/reports"
+TEX_PACKAGES = (
+    "texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended tex-gyre latexmk"
+)
+
+
+def _jupyter_book() -> str:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    return str(exe) if exe.exists() else "jupyter-book"
+
+
+def check_tex() -> None:
+    """Fail early, with the command to fix it, when the PDF toolchain is missing."""
+    missing = [tool for tool in ("pdflatex", "latexmk") if shutil.which(tool) is None]
+    if missing:
+        raise BuildError(
+            f"{' and '.join(missing)} not found, so the PDF cannot be built. Install TeX Live with "
+            f"`sudo apt-get install -y --no-install-recommends {TEX_PACKAGES}` (or run "
+            "`make tex`), or build the HTML only with `mscfm build --no-pdf`."
+        )
+
+
+def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
+    work = root / WORK_DIR
+    log = root / LOG_DIR / log_name
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [_jupyter_book(), "build", str(root), "--path-output", str(work),
+           "--builder", builder, "--warningiserror", "--keep-going"]
+    env = {**os.environ, "MSCFM_ROOT": str(root), "PYTHONWARNINGS": "ignore"}
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
+                            errors="replace")
+    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr, encoding="utf-8")
+    if result.returncode != 0:
+        raise BuildError(
+            f"jupyter-book ({builder}) failed:\n{_summarise_log(result.stdout + result.stderr)}\n"
+            f"full log: {log}"
+        )
+
+
+def _summarise_log(text: str, limit: int = 15) -> str:
+    keys = ("WARNING", "ERROR", "Error", "error:", "! ")
+    lines = [ln.strip() for ln in text.splitlines() if any(k in ln for k in keys)]
+    return "\n".join(lines[:limit]) or text.strip().splitlines()[-1] if text.strip() else "no output"
+
+
+def build_html(root: Path) -> Path:
+    _run_sphinx(root, "html", "sphinx-html.log")
+    return root / WORK_DIR / "_build" / "html"
+
+
+def build_pdf(root: Path) -> Path:
+    check_tex()
+    _run_sphinx(root, "pdflatex", "sphinx-pdf.log")
+    pdf = root / WORK_DIR / "_build" / "latex" / "book.pdf"
+    if not pdf.exists():
+        raise BuildError(f"the LaTeX build reported success but wrote no {pdf}")
+    return pdf
+
+
+def _swap_dir(new: Path, target: Path) -> None:
+    """Replace ``target`` by a copy of ``new`` with two renames (no half-written state)."""
+    staging = target.with_name(target.name + ".incoming")
+    old = target.with_name(target.name + ".previous")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(new, staging)
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    staging.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(root: Path, html: Path, pdf: Path | None) -> None:
+    """Make the new book the published one."""
+    _swap_dir(html, root / HTML_DIR)
+    if pdf is not None:
+        target = root / PDF_PATH
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".pdf.incoming")
+        shutil.copyfile(pdf, tmp)
+        os.replace(tmp, target)

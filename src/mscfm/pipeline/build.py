@@ -1,0 +1,144 @@
+"""The whole build: validate data, execute what changed, build HTML and PDF, publish."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from mscfm.errors import BuildError, DataError
+from mscfm.pipeline import book
+from mscfm.pipeline.execute import Job, Outcome, raise_on_failures, run_jobs
+from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides
+from mscfm.pipeline.state import BuildState, Decision
+
+
+@dataclass
+class BuildOptions:
+    jobs: int = 0  # 0 = one per core
+    force: bool = False
+    only: list[str] = field(default_factory=list)
+    pdf: bool = True
+    assignments: list[str] = field(default_factory=list)
+    explain: bool = False
+
+
+class Progress:
+    """One line per finished chapter on a terminal; silent otherwise (logs stay clean)."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.active = stream.isatty()
+        self.start = time.perf_counter()
+
+    def step(self, outcome: Outcome) -> None:
+        self.done += 1
+        if self.active:
+            state = "done" if outcome.ok else "FAILED"
+            elapsed = time.perf_counter() - self.start
+            self.stream.write(
+                f"[{self.done:>2}/{self.total}] {outcome.name:<28} {state:<6} "
+                f"{outcome.seconds:6.1f} s   (elapsed {elapsed:5.1f} s)\n"
+            )
+            self.stream.flush()
+
+    def note(self, text: str) -> None:
+        if self.active:
+            self.stream.write(text + "\n")
+
+
+def validate_data(root: Path) -> None:
+    """Refuse to build on invalid data (every problem listed)."""
+    from mscfm import data
+
+    problems = data.validate(root)
+    if problems:
+        listing = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise DataError(f"the data in {root / 'data'} is invalid; not building:\n{listing}{more}")
+
+
+def select_chapters(chapters: list[Chapter], only: list[str]) -> list[Chapter]:
+    if not only:
+        return chapters
+    names = {c.name for c in chapters}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise BuildError(f"--only {', '.join(unknown)}: no such chapter; chapters: {', '.join(sorted(names))}")
+    return [c for c in chapters if c.name in only]
+
+
+def plan(root: Path, options: BuildOptions) -> list[Decision]:
+    """Which chapters re-run and why (also what ``--explain`` prints)."""
+    chapters = discover_chapters(root)
+    overrides = resolve_overrides(chapters, options.assignments)
+    state = BuildState(root)
+    decisions = []
+    for chapter in select_chapters(chapters, options.only):
+        params: dict[str, Any] = {**chapter.defaults(), **overrides[chapter.name]}
+        decisions.append(state.decide(chapter, params, root, force=options.force))
+    return decisions
+
+
+def explain(decisions: list[Decision]) -> str:
+    width = max((len(d.chapter.name) for d in decisions), default=10)
+    return "\n".join(
+        f"{d.chapter.name:<{width}}  {'re-run' if d.rerun else 'reuse '}  {d.reason}"
+        for d in decisions
+    )
+
+
+def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
+    todo = [d for d in decisions if d.rerun]
+    progress = Progress(len(todo))
+    workers = jobs or os.cpu_count() or 1
+    state = BuildState(root)
+    by_name = {d.chapter.name: d for d in todo}
+
+    def finished(outcome: Outcome) -> None:
+        progress.step(outcome)
+        if outcome.ok:  # record at once: an interrupted build keeps what it finished
+            state.record(by_name[outcome.name])
+            state.save()
+
+    outcomes = run_jobs([Job(d.chapter, d.parameters, root) for d in todo], workers, finished)
+    raise_on_failures(outcomes)
+    return outcomes
+
+
+def run_build(root: Path, options: BuildOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+    """Build the report; returns timings and what ran. Raises MscfmError on any failure."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    decisions = plan(root, options)
+    if options.explain:
+        out.write(explain(decisions) + "\n")
+        return {"explained": True}
+    if options.pdf:
+        book.check_tex()
+    validate_data(root)
+    timings["validate"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    outcomes = execute(root, decisions, options.jobs)
+    timings["execute"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    html = book.build_html(root)
+    timings["html"] = time.perf_counter() - t2
+    pdf = None
+    if options.pdf:
+        t3 = time.perf_counter()
+        pdf = book.build_pdf(root)
+        timings["pdf"] = time.perf_counter() - t3
+    book.publish(root, html, pdf)
+    timings["total"] = time.perf_counter() - t0
+    ran = [o.name for o in outcomes]
+    out.write(f"executed {len(ran)} of {len(decisions)} chapters"
+              + (f": {', '.join(ran)}" if ran else " (all up to date)") + "\n")
+    out.write(f"HTML: {root / book.HTML_DIR / 'index.html'}\n")
+    if pdf:
+        out.write(f"PDF:  {root / book.PDF_PATH}\n")
+    out.write(f"built in {timings['total']:.1f} s\n")
+    return {"ran": ran, "timings": timings}

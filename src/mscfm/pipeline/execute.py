@@ -1,0 +1,177 @@
+"""Executing chapter notebooks with papermill, in a pool of worker processes.
+
+Each worker imports papermill (and with it nbformat/jsonschema, ~3 s) once and then runs many
+notebooks; spawning the papermill CLI per notebook would pay that import every time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mscfm.errors import BuildError
+from mscfm.pipeline.notebooks import Chapter
+
+FAILED_DIR = "_build/reports"
+PARAMS_MARKER = "mscfm-parameters-used"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chapter execution: everything a worker needs, picklable."""
+
+    chapter: Chapter
+    parameters: dict[str, Any]
+    root: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    ok: bool
+    seconds: float
+    message: str = ""
+    report: str = ""
+
+
+def _warm_worker() -> None:
+    """Pay the heavy imports once per worker process."""
+    import papermill  # noqa: F401
+
+
+def _markdown_escape(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("\n", " ")
+
+
+def parameters_table(chapter: Chapter, used: dict[str, Any]) -> str:
+    """A small markdown table of the parameters a chapter ran with."""
+    lines = [
+        ":::{admonition} Parameters used",
+        ":class: note",
+        "",
+        "| parameter | value | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, param in chapter.parameters.items():
+        value = used.get(name, param.default)
+        lines.append(
+            f"| `{name}` | {_markdown_escape(value)} | {_markdown_escape(param.default)} "
+            f"| {_markdown_escape(param.doc)} |"
+        )
+    lines.append(":::")
+    return "\n".join(lines)
+
+
+def _add_tag(tags: list[str], tag: str) -> None:
+    if tag not in tags:
+        tags.append(tag)
+
+
+def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
+    """Hide the parameter cells and insert a 'Parameters used' table after the title cell."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags):
+            _add_tag(tags, "remove-cell")
+        elif cell.cell_type == "code" and "show-input" not in tags:
+            # Readers see outputs; the code is one click away (the notebook download).
+            _add_tag(tags, "remove-input")
+    if chapter.parameters:
+        table = nbformat.v4.new_markdown_cell(parameters_table(chapter, used))
+        table.metadata["tags"] = [PARAMS_MARKER]
+        table.id = PARAMS_MARKER
+        first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+        nb.cells.insert(first_md + 1, table)
+    # Timestamps and durations would make every executed copy differ; they are not content.
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        where = f"cell {exc.exec_count or exc.cell_index}"
+        what = f"{exc.ename}: {exc.evalue}".strip()
+    else:
+        where, what = "execution", f"{type(exc).__name__}: {exc}".strip()
+    if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
+        what = f"a cell exceeded the timeout of {chapter.timeout} s ({what})"
+    return f"chapter {chapter.name} failed in {where}: {what.splitlines()[0]}; notebook kept at {kept}"
+
+
+def execute_job(job: Job) -> Outcome:
+    """Run one chapter with papermill (in a worker); never raises, returns an Outcome."""
+    import time
+
+    import papermill as pm
+
+    chapter, root = job.chapter, job.root
+    out = chapter.executed_path(root)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".running.ipynb")
+    os.environ["MSCFM_ROOT"] = str(root)
+    os.environ["MSCFM_DECLARED_INPUTS"] = json.dumps(list(chapter.inputs))
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(chapter.source), str(tmp), parameters=job.parameters, cwd=str(root),
+            kernel_name="python3", execution_timeout=chapter.timeout, progress_bar=False,
+            log_output=False, request_save_on_cell_execute=False,
+        )
+    except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
+        kept = root / FAILED_DIR / f"{chapter.name}.ipynb"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if tmp.exists():
+            shutil.move(tmp, kept)
+        return Outcome(chapter.name, False, time.perf_counter() - start,
+                       _failure_message(chapter, exc, kept), str(kept))
+    _tidy_executed(tmp, chapter, job.parameters)
+    os.replace(tmp, out)
+    return Outcome(chapter.name, True, time.perf_counter() - start)
+
+
+def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
+    """Execute jobs on a process pool; ``on_done(outcome)`` is called as each one finishes."""
+    if not jobs:
+        return []
+    outcomes: list[Outcome] = []
+    workers = max(1, min(n_workers, len(jobs)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
+        futures: dict[Future, Job] = {pool.submit(execute_job, job): job for job in jobs}
+        for future in _as_completed(futures):
+            try:
+                outcome = future.result()
+            except BaseException as exc:  # a worker died (killed, out of memory)
+                job = futures[future]
+                outcome = Outcome(job.chapter.name, False, 0.0,
+                                  f"chapter {job.chapter.name}: worker process died ({exc})")
+            outcomes.append(outcome)
+            if on_done:
+                on_done(outcome)
+    return sorted(outcomes, key=lambda o: o.name)
+
+
+def _as_completed(futures):
+    from concurrent.futures import as_completed
+
+    return as_completed(futures)
+
+
+def raise_on_failures(outcomes: list[Outcome]) -> None:
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise BuildError("; ".join(o.message for o in failed))

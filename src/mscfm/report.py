@@ -1,0 +1,94 @@
+"""Presentation helpers for chapter notebooks: one call to set up, tables and figures that read
+well in HTML and in the PDF, numbers glued into the prose.
+
+A chapter starts with ``from mscfm import report; report.setup()`` and then uses
+``report.table(df)``, ``report.glue_number(...)`` and ``report.glue_figure(...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mscfm.plots.style import alt_text
+
+DEFAULT_PRECISION = 2
+WIDE_TABLE_COLUMNS = 4
+
+
+def setup() -> None:
+    """Pandas tables get a LaTeX form (escaped) for the PDF; figures render as crisp PNG."""
+    pd.set_option("styler.render.repr", "html")
+    pd.set_option("styler.format.escape", "html")
+    pd.set_option("styler.format.precision", DEFAULT_PRECISION)
+    pd.set_option("display.max_colwidth", 120)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+    except ImportError:  # outside IPython there is nothing to configure
+        pass
+
+
+class Table:
+    """A table shown as HTML on screen and as an escaped booktabs tabular in the PDF.
+
+    Text from data (trial titles, notes) is escaped in both forms, so it can never turn into
+    markup.
+    """
+
+    def __init__(self, frame: pd.DataFrame, precision: int = DEFAULT_PRECISION,
+                 formats: Mapping[str, str] | None = None) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.precision = precision
+        self.formats = dict(formats or {})
+
+    def _styler(self, escape: str):
+        styler = self.frame.style.hide(axis="index")
+        styler = styler.format(precision=self.precision, escape=escape, na_rep="")
+        for column, fmt in self.formats.items():
+            styler = styler.format(fmt, subset=[column], escape=escape, na_rep="")
+        return styler
+
+    def _repr_html_(self) -> str:
+        return self._styler("html").to_html()
+
+    def _repr_latex_(self) -> str:
+        # myst-nb puts text/latex in a display-math block; a tabular is valid there, and a
+        # \resizebox keeps wide tables inside the text width instead of running off the page.
+        body = self._styler("latex").to_latex(hrules=True)
+        if self.frame.shape[1] > WIDE_TABLE_COLUMNS:
+            return "\\resizebox{\\linewidth}{!}{" + body + "}"
+        return body
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)
+
+
+def table(frame: pd.DataFrame, columns: Sequence[str] | None = None,
+          rename: Mapping[str, str] | None = None, precision: int = DEFAULT_PRECISION,
+          formats: Mapping[str, str] | None = None) -> Table:
+    """Select, rename and format columns for display."""
+    shown = frame.loc[:, list(columns)] if columns is not None else frame
+    if rename:
+        shown = shown.rename(columns=dict(rename))
+    return Table(shown, precision=precision, formats=formats)
+
+
+def glue_number(name: str, value: Any) -> None:
+    """Make a computed value available to the prose as {glue:text}`name:.2f`."""
+    from myst_nb import glue
+
+    glue(name, value, display=False)
+
+
+def glue_figure(name: str, fig: Figure) -> Figure:
+    """Glue a figure for a ``{glue:figure}`` directive; refuses figures without alt text."""
+    from myst_nb import glue
+
+    alt_text(fig)  # raises if missing: every figure in the book has alt text
+    glue(name, fig, display=False)
+    return fig
