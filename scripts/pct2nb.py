@@ -26,7 +26,9 @@ def _flush(cells: list, kind: str | None, tags: list[str], lines: list[str]) -> 
         return
     text = "\n".join(lines).strip("\n")
     if kind == "markdown":
-        text = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in text.splitlines())
+        text = "\n".join(
+            ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in text.splitlines()
+        )
         cell = nbformat.v4.new_markdown_cell(text)
     else:
         cell = nbformat.v4.new_code_cell(text)
@@ -62,7 +64,11 @@ def main() -> None:
     nb.cells = convert(args.script.read_text(encoding="utf-8"))
     for i, cell in enumerate(nb.cells):
         cell.id = f"{args.notebook.stem[:20]}-{i:02d}"
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["mscfm"] = {"inputs": sorted(args.inputs), "timeout": args.timeout}
     nbformat.validate(nb)

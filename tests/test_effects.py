@@ -143,7 +143,8 @@ def test_smd_from_md_ci_matches_smd_from_means():
     ("RR", {"ai": [12, 3], "n1i": [10, 10], "ci": [1, 1], "n2i": [10, 10]},
      r"row 1, column 'ai'.*events <= n1i"),
     ("OR", {"ai": [1, 3], "bi": [5, -1], "ci": [1, 1], "di": [3, 3]}, r"row 2, column 'bi'"),
-    ("MD", {"m1i": [1], "sd1i": [1], "n1i": [10], "m2i": [1], "sd2i": [1]}, r"missing column 'n2i'"),
+    ("MD", {"m1i": [1], "sd1i": [1], "n1i": [10], "m2i": [1], "sd2i": [1]},
+     r"missing column 'n2i'"),
     ("GEN", {"yi": [0.1, "abc"], "vi": [0.1, 0.1]}, r"row 2, column 'yi'.*number"),
 ])
 def test_bad_input_names_row_and_column(measure, columns, match):

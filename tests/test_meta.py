@@ -192,6 +192,7 @@ def test_statsmodels_second_opinion(method):
     assert (knha.ci_lb, knha.ci_ub) == pytest.approx((lb, ub), rel=rtol)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
 def test_statsmodels_dl_is_not_clipped_but_ours_is():
     y, v = [0.10, 0.11, 0.12], [0.04, 0.05, 0.06]
     theirs = combine_effects(np.array(y), np.array(v), method_re="dl")

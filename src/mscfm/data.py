@@ -180,9 +180,17 @@ class Table:
     schema: Schema
     header: list[str]
     rows: list[tuple[int, dict[str, str], dict[str, Any]]] = field(default_factory=list)
+    # Rows dropped as malformed: their cells as far as they could be read (None: not at all).
+    # Keys pointing at them are not reported as unknown, so one broken row is one problem.
+    dropped: list[dict[str, str] | None] = field(default_factory=list)
 
     def keys(self, names: tuple[str, ...]) -> set[tuple[str, ...]]:
-        return {tuple(raw.get(n, "") for n in names) for _, raw, _ in self.rows}
+        rows = [raw for _, raw, _ in self.rows] + [raw for raw in self.dropped if raw]
+        return {tuple(raw.get(n, "") for n in names) for raw in rows}
+
+    @property
+    def fully_read(self) -> bool:
+        return None not in self.dropped
 
 
 @dataclass
@@ -231,6 +239,7 @@ class _BibParser:
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.macros: dict[str, str] = {}
         self.entries: list[BibEntry] = []
+        self.broken_keys: set[str] = set()  # entries with a syntax error after their key
         self.problems: list[Problem] = []
 
     def line(self, position: int) -> int:
@@ -262,7 +271,11 @@ class _BibParser:
         key_match = _BIB_KEY.match(self.text, match.end())
         if not key_match:
             raise _BibSyntaxError(match.end(), "expected an entry key followed by ','")
-        fields, end = self._fields(key_match.end(), closer, at)
+        try:
+            fields, end = self._fields(key_match.end(), closer, at)
+        except _BibSyntaxError:
+            self.broken_keys.add(key_match.group(1))
+            raise
         self.entries.append(BibEntry(key_match.group(1), kind, self.line(at), fields))
         return end
 
@@ -376,10 +389,11 @@ def _check_bib_entries(entries: list[BibEntry], label: str) -> list[Problem]:
     return problems
 
 
-def _read_bib(path: Path, label: str) -> tuple[dict[str, BibEntry], list[Problem]]:
+def _read_bib(path: Path, label: str) -> tuple[dict[str, BibEntry], set[str], list[Problem]]:
+    """Entries by key, keys of entries with syntax errors, and the problems found."""
     if not path.is_file():
-        return {}, [Problem(label, None, None, "missing file: expected the BibTeX register of "
-                                               "sources (every source key resolves to it)")]
+        return {}, set(), [Problem(label, None, None, "missing file: expected the BibTeX "
+                                   "register of sources (every source key resolves to it)")]
     text, problems = _decode(path.read_bytes(), label)
     parser = _BibParser(text, label)
     parser.parse()
@@ -387,12 +401,12 @@ def _read_bib(path: Path, label: str) -> tuple[dict[str, BibEntry], list[Problem
     entries: dict[str, BibEntry] = {}
     for entry in parser.entries:
         entries.setdefault(entry.key, entry)
-    return entries, problems
+    return entries, parser.broken_keys, problems
 
 
 def read_bib_keys(path: Path) -> tuple[set[str], list[Problem]]:
     """The entry keys of a BibTeX file and the problems found in it (syntax, required fields)."""
-    entries, problems = _read_bib(Path(path), Path(path).name)
+    entries, _, problems = _read_bib(Path(path), Path(path).name)
     return set(entries), problems
 
 
@@ -426,8 +440,9 @@ def _decode(data: bytes, label: str) -> tuple[str, list[Problem]]:
 
 
 def _csv_records(text: str, label: str,
-                 problems: list[Problem]) -> Iterator[tuple[int, list[str], str]]:
-    """(row number, cells, raw text) per well-formed record; malformed ones become Problems."""
+                 problems: list[Problem]) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(row number, cells, raw text) per record; malformed ones become Problems and come with
+    cells None (unreadable) or with the cells the lenient reading found, marked by raw = ""."""
     consumed: list[str] = []
 
     def lines() -> Iterator[str]:
@@ -447,6 +462,7 @@ def _csv_records(text: str, label: str,
             number += 1
             message = _CSV_ERRORS.get(str(exc), f"malformed CSV ({exc})")
             problems.append(Problem(label, number, None, f"{message}; {_QUOTING_HINT}"))
+            yield number, None, ""
             continue
         number += 1
         raw = "".join(consumed)
@@ -454,6 +470,7 @@ def _csv_records(text: str, label: str,
             problems.append(Problem(label, number, None,
                                     f"bad quoting: a quote inside an unquoted field or text "
                                     f"after a closing quote; {_QUOTING_HINT}"))
+            yield number, cells, ""
             continue
         yield number, cells, raw
 
@@ -469,7 +486,7 @@ def _read_csv(resource: Resource, schema: Schema,
     text, decode_problems = _decode(data, label)
     records = _csv_records(text, label, problems)
     first = next(records, None)
-    if first is None or first[0] != 1:
+    if first is None or not first[2]:
         problems.append(Problem(label, 1, None, "cannot read the header row"))
         return None
     header = first[1]
@@ -477,7 +494,11 @@ def _read_csv(resource: Resource, schema: Schema,
     _check_header(table, problems)
     positions = {name: header.index(name) for name in header}
     for number, cells, raw in records:
+        if cells is None or not raw:  # malformed, reported already
+            table.dropped.append(_loose_cells(header, cells))
+            continue
         if len(cells) != len(header):
+            table.dropped.append(_loose_cells(header, cells))
             found = "an empty line" if not cells else f"{len(cells)} fields"
             problems.append(Problem(label, number, None,
                                     f"found {found}, expected {len(header)} (as in the header)"))
@@ -489,6 +510,10 @@ def _read_csv(resource: Resource, schema: Schema,
         table.rows.append((number, {n: cells[i] for n, i in positions.items()}, {}))
     problems.extend(decode_problems)
     return table
+
+
+def _loose_cells(header: list[str], cells: list[str] | None) -> dict[str, str] | None:
+    return None if cells is None else dict(zip(header, cells, strict=False))
 
 
 def _check_header(table: Table, problems: list[Problem]) -> None:
@@ -741,7 +766,7 @@ def _cell_problem(fld: Field, text: str, typed: dict[str, Any]) -> str | None:
     for key, sign in BOUND_CONSTRAINTS.items():
         bound = constraints.get(key)
         if bound is not None and not _compare(value, sign, bound):
-            return f"must be {sign} {bound}, found {text}"
+            return f"must be {sign} {_show(bound)}, found {text}"
     if fld.pattern is not None and not fld.pattern.fullmatch(text):
         return f"must match the pattern {fld.pattern.pattern}, found {text!r}"
     if len(text) < constraints.get("minLength", 0):
@@ -749,6 +774,13 @@ def _cell_problem(fld: Field, text: str, typed: dict[str, Any]) -> str | None:
     if "maxLength" in constraints and len(text) > constraints["maxLength"]:
         return f"must have at most {constraints['maxLength']} characters, found {len(text)}"
     return None
+
+
+def _show(value: Any) -> str:
+    """A bound as a person would write it: 0 rather than 0.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _compare(value: Any, sign: str, bound: Any) -> bool:
@@ -837,7 +869,7 @@ def _check_foreign_keys(table: Table, tables: dict[str, Table], bib_keys: set[st
             where = f"not an entry key in {references_label}"
         elif fk.resource in tables:
             target = tables[fk.resource]
-            if not all(n in target.header for n in fk.ref_fields):
+            if not target.fully_read or not all(n in target.header for n in fk.ref_fields):
                 continue
             known = target.keys(fk.ref_fields)
             where = f"no row of {target.resource.label} has it as {', '.join(fk.ref_fields)}"
@@ -867,7 +899,7 @@ def _check_row_references(table: Table, tables: dict[str, Table],
                                     f"{', '.join(sorted(resources))}"))
             continue
         target = tables.get(name)
-        if target is None:
+        if target is None or not target.fully_read:
             continue
         key = target.schema.primary_key
         if len(key) == 1 and key[0] in target.header and (row_id,) not in target.keys(key):
@@ -908,7 +940,7 @@ def _run_validation(root: Path | None) -> ValidationReport:
     problems: list[Problem] = []
     resources = _read_descriptor(data_dir, prefix, problems)
     references_label = REFERENCES_FILE
-    references, bib_problems = _read_bib(_references_path(root), references_label)
+    references, broken_keys, bib_problems = _read_bib(_references_path(root), references_label)
     problems.extend(bib_problems)
     tables: dict[str, Table] = {}
     for resource in resources.values():
@@ -925,7 +957,8 @@ def _run_validation(root: Path | None) -> ValidationReport:
             problems.append(Problem(resource.label, None, None,
                                     f"missing file: expected table {resource.name!r}"))
     for table in tables.values():
-        _check_foreign_keys(table, tables, set(references), references_label, problems)
+        _check_foreign_keys(table, tables, set(references) | broken_keys, references_label,
+                            problems)
         if table.resource.name == ROW_REFERENCE_RESOURCE:
             _check_row_references(table, tables, resources, problems)
     order = {label: i for i, label in enumerate(_file_order(resources, prefix))}

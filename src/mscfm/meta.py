@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from mscfm.errors import InputError
 
@@ -41,14 +41,14 @@ _RTOL = 4 * np.finfo(float).eps  # with xtol, the same stopping rule as R's unir
 
 # --------------------------------------------------------------------------- result objects
 
-def _plain(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """JSON-safe version of a field value (arrays to lists, NaN to None)."""
     if isinstance(value, np.ndarray):
-        return [_plain(x) for x in value.tolist()]
+        return [jsonable(x) for x in value.tolist()]
     if isinstance(value, (tuple, list)):
-        return [_plain(x) for x in value]
+        return [jsonable(x) for x in value]
     if isinstance(value, dict):
-        return {key: _plain(x) for key, x in value.items()}
+        return {key: jsonable(x) for key, x in value.items()}
     if isinstance(value, (float, np.floating)):
         return None if not np.isfinite(value) else float(value)
     if isinstance(value, np.integer):
@@ -58,7 +58,7 @@ def _plain(value: Any) -> Any:
 
 class _ToDict:
     def to_dict(self) -> dict[str, Any]:
-        return {key: _plain(value) for key, value in asdict(self).items()}  # type: ignore[call-overload]
+        return {key: jsonable(value) for key, value in asdict(self).items()}  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,8 +89,15 @@ class MetaResult(_ToDict):
     yi: np.ndarray = field(repr=False)
     vi: np.ndarray = field(repr=False)
     weights: np.ndarray = field(repr=False)  # percent, as metafor's weights()
-    labels: tuple[str, ...] = field(repr=False)
+    study_labels: tuple[str, ...] | None = field(repr=False)  # None: "Study 1", "Study 2", ...
     tol: float = field(default=METAFOR_TOL, repr=False)  # PM root-finding tolerance
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Study labels (built on demand, so large unlabelled analyses stay fast)."""
+        if self.study_labels is not None:
+            return self.study_labels
+        return tuple(f"Study {i + 1}" for i in range(self.k))
 
     @property
     def tau(self) -> float:
@@ -111,7 +118,7 @@ class MetaResult(_ToDict):
         keys = ("k", "method", "test", "measure", "estimate", "se", "stat", "pval", "df",
                 "ci_lb", "ci_ub", "pi_lb", "pi_ub", "tau2", "se_tau2", "I2", "H2", "Q", "Q_df",
                 "Q_p")
-        return {key: _plain(getattr(self, key)) for key in keys}
+        return {key: jsonable(getattr(self, key)) for key in keys}
 
 
 @dataclass(frozen=True)
@@ -185,11 +192,11 @@ class TrimFillResult(_ToDict):
     filled_vi: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
-        return {"k0": self.k0, "se_k0": _plain(self.se_k0), "side": self.side,
-                "estimate": _plain(self.result.estimate), "se": _plain(self.result.se),
-                "tau2": _plain(self.result.tau2), "k": self.result.k,
-                "ci_lb": _plain(self.result.ci_lb), "ci_ub": _plain(self.result.ci_ub),
-                "filled_yi": _plain(self.filled_yi), "filled_vi": _plain(self.filled_vi)}
+        return {"k0": self.k0, "se_k0": jsonable(self.se_k0), "side": self.side,
+                "estimate": jsonable(self.result.estimate), "se": jsonable(self.result.se),
+                "tau2": jsonable(self.result.tau2), "k": self.result.k,
+                "ci_lb": jsonable(self.result.ci_lb), "ci_ub": jsonable(self.result.ci_ub),
+                "filled_yi": jsonable(self.filled_yi), "filled_vi": jsonable(self.filled_vi)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +214,7 @@ class SubgroupResult(_ToDict):
 
     def to_dict(self) -> dict[str, Any]:
         return {"groups": {name: r.summary() for name, r in self.groups.items()},
-                "Q_between": _plain(self.Q_between), "df": self.df, "p": _plain(self.p)}
+                "Q_between": jsonable(self.Q_between), "df": self.df, "p": jsonable(self.p)}
 
 
 # --------------------------------------------------------------------------- input checks
@@ -380,14 +387,20 @@ def _upper_bracket(f: Callable[[float], float], start: float) -> float:
 
 def _tau2_pm(y: np.ndarray, v: np.ndarray, X: np.ndarray, tol: float = METAFOR_TOL) -> float:
     k, p = X.shape
-
-    def excess(tau2: float) -> float:
-        return _q_gen(y, v, X, tau2) - (k - p)
+    target = k - p
+    if p == 1:  # lean closure for the common intercept-only case (called ~20-40 times)
+        def excess(tau2: float) -> float:
+            w = 1.0 / (v + tau2)
+            resid = y - np.dot(w, y) / w.sum()
+            return float(np.dot(w, resid * resid)) - target
+    else:
+        def excess(tau2: float) -> float:
+            return _q_gen(y, v, X, tau2) - target
 
     if excess(0.0) <= 0:
         return 0.0
-    mad = stats.median_abs_deviation(y, scale="normal")
-    hi = _upper_bracket(excess, max(100.0, 10 * mad**2))
+    mad = 1.4826 * np.median(np.abs(y - np.median(y)))  # R's mad()
+    hi = _upper_bracket(excess, max(100.0, 10 * mad**2))  # metafor's tau2.max
     return float(optimize.brentq(excess, 0.0, hi, xtol=tol, rtol=_RTOL))
 
 
@@ -468,20 +481,20 @@ def _fit(y: np.ndarray, v: np.ndarray, method: str, test: str, level: float,
     fe = _wls(y, v, X, 0.0)
     q = fe.rss
     tail = 1 - (1 - level) / 2
+    # scipy.special rather than scipy.stats: the same functions without per-call overhead
     if test == "knha" and k > 1:
         var *= fit.rss / q_df
         df: float | None = float(q_df)
-        crit = float(stats.t.ppf(tail, q_df))
+        crit = float(special.stdtrit(q_df, tail))
     else:
-        df, crit = None, float(stats.norm.ppf(tail))
+        df, crit = None, float(special.ndtri(tail))
     se = float(np.sqrt(var))
     stat = estimate / se
-    pval = float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
+    pval = float(2 * (special.stdtr(df, -abs(stat)) if df else special.ndtr(-abs(stat))))
     pi_half = crit * np.sqrt(var + tau2)
     i2, h2 = _i2_h2(method, q, q_df, tau2, v)
-    labels_t = tuple(str(x) for x in labels) if labels is not None else tuple(
-        f"Study {i + 1}" for i in range(k))
-    if len(labels_t) != k:
+    labels_t = tuple(str(x) for x in labels) if labels is not None else None
+    if labels_t is not None and len(labels_t) != k:
         raise InputError(f"got {len(labels_t)} labels for {k} studies")
     return MetaResult(
         method=method, test=test, measure=measure, level=level, k=k, estimate=estimate, se=se,
@@ -489,8 +502,9 @@ def _fit(y: np.ndarray, v: np.ndarray, method: str, test: str, level: float,
         ci_ub=estimate + crit * se, pi_lb=float(estimate - pi_half),
         pi_ub=float(estimate + pi_half), tau2=float(tau2),
         se_tau2=_se_tau2(method, y, v, X, tau2) if k > 1 else None, I2=i2, H2=h2, Q=q,
-        Q_df=q_df, Q_p=float(stats.chi2.sf(q, q_df)) if q_df > 0 else 1.0, yi=_frozen(y),
-        vi=_frozen(v), weights=_frozen(100 * fit.w / fit.w.sum()), labels=labels_t, tol=tol)
+        Q_df=q_df, Q_p=float(special.chdtrc(q_df, q)) if q_df > 0 else 1.0, yi=_frozen(y),
+        vi=_frozen(v), weights=_frozen(100 * fit.w / fit.w.sum()), study_labels=labels_t,
+        tol=tol)
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:

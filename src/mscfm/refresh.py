@@ -790,7 +790,10 @@ def refresh(
         ) from None
     finally:
         if progress:
-            progress(f"downloaded {len(terms)} search terms\n")
+            progress("")  # clear the progress line before anything else is printed
+    if progress:
+        found = sum(state.studies for state in states)
+        progress(f"downloaded {len(terms)} search terms, {found} study records\n")
 
     studies = (study for term in terms for study in read_term_pages(download, term))
     snapshot = merge_records(v2_to_v1(study) for study in studies)

@@ -7,6 +7,7 @@ A chapter starts with ``from mscfm import report; report.setup()`` and then uses
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,14 +41,20 @@ class Table:
     markup.
     """
 
-    def __init__(self, frame: pd.DataFrame, precision: int = DEFAULT_PRECISION,
-                 formats: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        precision: int = DEFAULT_PRECISION,
+        formats: Mapping[str, str] | None = None,
+    ) -> None:
         self.frame = frame.reset_index(drop=True)
         self.precision = precision
         self.formats = dict(formats or {})
 
     def _styler(self, escape: str):
-        styler = self.frame.style.hide(axis="index")
+        # A content-derived id instead of pandas' random one keeps outputs reproducible (nbval).
+        digest = hashlib.sha1(self.frame.to_csv().encode("utf-8")).hexdigest()[:10]
+        styler = self.frame.style.hide(axis="index").set_uuid(digest)
         styler = styler.format(precision=self.precision, escape=escape, na_rep="")
         for column, fmt in self.formats.items():
             styler = styler.format(fmt, subset=[column], escape=escape, na_rep="")
@@ -68,9 +75,13 @@ class Table:
         return self.frame.to_string(index=False)
 
 
-def table(frame: pd.DataFrame, columns: Sequence[str] | None = None,
-          rename: Mapping[str, str] | None = None, precision: int = DEFAULT_PRECISION,
-          formats: Mapping[str, str] | None = None) -> Table:
+def table(
+    frame: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    rename: Mapping[str, str] | None = None,
+    precision: int = DEFAULT_PRECISION,
+    formats: Mapping[str, str] | None = None,
+) -> Table:
     """Select, rename and format columns for display."""
     shown = frame.loc[:, list(columns)] if columns is not None else frame
     if rename:

@@ -14,7 +14,7 @@ import sys
 from mscfm.errors import MscfmError
 
 # Order = order in `mscfm --help`.
-SUBCOMMAND_MODULES = ("build", "data", "meta", "registry", "sweep", "bundle")
+SUBCOMMAND_MODULES = ("build", "data", "meta", "registry", "refresh", "sweep", "bundle")
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -44,11 +44,21 @@ def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
     work = root / WORK_DIR
     log = root / LOG_DIR / log_name
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [_jupyter_book(), "build", str(root), "--path-output", str(work),
-           "--builder", builder, "--warningiserror", "--keep-going"]
+    cmd = [
+        _jupyter_book(),
+        "build",
+        str(root),
+        "--path-output",
+        str(work),
+        "--builder",
+        builder,
+        "--warningiserror",
+        "--keep-going",
+    ]
     env = {**os.environ, "MSCFM_ROOT": str(root), "PYTHONWARNINGS": "ignore"}
-    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
-                            errors="replace")
+    result = subprocess.run(
+        cmd, cwd=root, env=env, capture_output=True, text=True, errors="replace"
+    )
     log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr, encoding="utf-8")
     if result.returncode != 0:
         raise BuildError(
@@ -60,7 +70,9 @@ def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
 def _summarise_log(text: str, limit: int = 15) -> str:
     keys = ("WARNING", "ERROR", "Error", "error:", "! ")
     lines = [ln.strip() for ln in text.splitlines() if any(k in ln for k in keys)]
-    return "\n".join(lines[:limit]) or text.strip().splitlines()[-1] if text.strip() else "no output"
+    return (
+        "\n".join(lines[:limit]) or text.strip().splitlines()[-1] if text.strip() else "no output"
+    )
 
 
 def build_html(root: Path) -> Path:

@@ -67,7 +67,9 @@ def select_chapters(chapters: list[Chapter], only: list[str]) -> list[Chapter]:
     names = {c.name for c in chapters}
     unknown = [n for n in only if n not in names]
     if unknown:
-        raise BuildError(f"--only {', '.join(unknown)}: no such chapter; chapters: {', '.join(sorted(names))}")
+        raise BuildError(
+            f"--only {', '.join(unknown)}: no such chapter; chapters: {', '.join(sorted(names))}"
+        )
     return [c for c in chapters if c.name in only]
 
 
@@ -109,8 +111,9 @@ def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
     return outcomes
 
 
-def run_build(root: Path, options: BuildOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict[str, Any]:
     """Build the report; returns timings and what ran. Raises MscfmError on any failure."""
+    out = out or sys.stdout
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     decisions = plan(root, options)
@@ -135,8 +138,11 @@ def run_build(root: Path, options: BuildOptions, out: TextIO = sys.stdout) -> di
     book.publish(root, html, pdf)
     timings["total"] = time.perf_counter() - t0
     ran = [o.name for o in outcomes]
-    out.write(f"executed {len(ran)} of {len(decisions)} chapters"
-              + (f": {', '.join(ran)}" if ran else " (all up to date)") + "\n")
+    out.write(
+        f"executed {len(ran)} of {len(decisions)} chapters"
+        + (f": {', '.join(ran)}" if ran else " (all up to date)")
+        + "\n"
+    )
     out.write(f"HTML: {root / book.HTML_DIR / 'index.html'}\n")
     if pdf:
         out.write(f"PDF:  {root / book.PDF_PATH}\n")

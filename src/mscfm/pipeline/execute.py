@@ -109,7 +109,9 @@ def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
         where, what = "execution", f"{type(exc).__name__}: {exc}".strip()
     if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
         what = f"a cell exceeded the timeout of {chapter.timeout} s ({what})"
-    return f"chapter {chapter.name} failed in {where}: {what.splitlines()[0]}; notebook kept at {kept}"
+    return (
+        f"chapter {chapter.name} failed in {where}: {what.splitlines()[0]}; notebook kept at {kept}"
+    )
 
 
 def execute_job(job: Job) -> Outcome:
@@ -128,17 +130,28 @@ def execute_job(job: Job) -> Outcome:
     start = time.perf_counter()
     try:
         pm.execute_notebook(
-            str(chapter.source), str(tmp), parameters=job.parameters, cwd=str(root),
-            kernel_name="python3", execution_timeout=chapter.timeout, progress_bar=False,
-            log_output=False, request_save_on_cell_execute=False,
+            str(chapter.source),
+            str(tmp),
+            parameters=job.parameters,
+            cwd=str(root),
+            kernel_name="python3",
+            execution_timeout=chapter.timeout,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
         )
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
         kept = root / FAILED_DIR / f"{chapter.name}.ipynb"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
             shutil.move(tmp, kept)
-        return Outcome(chapter.name, False, time.perf_counter() - start,
-                       _failure_message(chapter, exc, kept), str(kept))
+        return Outcome(
+            chapter.name,
+            False,
+            time.perf_counter() - start,
+            _failure_message(chapter, exc, kept),
+            str(kept),
+        )
     _tidy_executed(tmp, chapter, job.parameters)
     os.replace(tmp, out)
     return Outcome(chapter.name, True, time.perf_counter() - start)
@@ -157,8 +170,12 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
                 outcome = future.result()
             except BaseException as exc:  # a worker died (killed, out of memory)
                 job = futures[future]
-                outcome = Outcome(job.chapter.name, False, 0.0,
-                                  f"chapter {job.chapter.name}: worker process died ({exc})")
+                outcome = Outcome(
+                    job.chapter.name,
+                    False,
+                    0.0,
+                    f"chapter {job.chapter.name}: worker process died ({exc})",
+                )
             outcomes.append(outcome)
             if on_done:
                 on_done(outcome)

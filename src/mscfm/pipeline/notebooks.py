@@ -106,7 +106,9 @@ def read_chapter(path: Path) -> Chapter:
     """Read a chapter notebook's parameters and declared inputs."""
     nb = _read_json(path)
     meta = nb.get("metadata", {}).get("mscfm", {})
-    cells = [c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = [
+        c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
     if len(cells) > 1:
         raise BuildError(f"{path}: more than one cell is tagged 'parameters'")
     params = parse_parameters_cell(_cell_source(cells[0]), str(path)) if cells else {}

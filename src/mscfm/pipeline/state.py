@@ -86,8 +86,9 @@ class BuildState:
         except (OSError, ValueError):
             self.entries = {}
 
-    def decide(self, chapter: Chapter, parameters: dict[str, Any], root: Path,
-               force: bool = False) -> Decision:
+    def decide(
+        self, chapter: Chapter, parameters: dict[str, Any], root: Path, force: bool = False
+    ) -> Decision:
         new = fingerprint(chapter, parameters, root)
         old = self.entries.get(chapter.name)
         if force:

@@ -1,0 +1,393 @@
+"""From the long arm-level outcomes table to a meta-analysis of MSC vs control.
+
+One call, :func:`analyse`, does what chapter 07 needs: pick an outcome, timepoint and value type
+(change from baseline or final value) in one condition group; pair the MSC and control arms of
+each study; recover SDs that the source reported only as an SE or a 95% CI (recorded in
+``note``); choose the measure; orient every effect so that a negative value favours MSC; pool.
+
+Rules (the methods page repeats them):
+
+- Arms are paired within one reported analysis: when the locator names a registry measure
+  (``measure '...'``), MSC and control rows must come from the same measure, so a single-arm
+  summary is never set against a between-arm model.
+- Several arms of the same role in one analysis (two doses; two controls) are combined into one
+  group with the Cochrane Handbook formula (section 6.5.2.10), and ``note`` says so.
+- SD from SE: ``se * sqrt(n)``; SD from a 95% CI of the arm mean: t with n - 1 df (Cochrane
+  Handbook 6.5.2.2). Arms with only medians, or without n, are left out with the reason.
+- MD needs every study on a known numeric range (``scale`` like ``0-10``). Equal ranges are
+  used as they are; different ranges are rescaled to 0-100. Otherwise the SMD is used and
+  ``measure_reason`` says why.
+- Sign: ``msc - control`` for lower-is-better outcomes, ``control - msc`` for higher-is-better
+  ones, so negative always favours MSC.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mscfm import effects, meta
+
+MEASURES = ("MD", "SMD")
+VALUE_TYPES = ("change", "final")
+ALL_CONDITIONS = "all"
+COMMON_RANGE = 100.0  # MD on different ranges is expressed on a 0-100 scale
+_MEASURE_IN_LOCATOR = re.compile(r"measure '([^']*)'")
+_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
+
+PAIR_COLUMNS = ("study_id", "label", "design", "cell_source", "comparator", "direction", "scale",
+                "n_msc", "mean_msc", "sd_msc", "n_control", "mean_control", "sd_control",
+                "row_ids", "note")
+
+
+class TooFewStudiesError(ValueError):
+    """Fewer than 2 studies qualify for pooling; ``selection`` holds what was found."""
+
+    def __init__(self, message: str, selection: Selection) -> None:
+        super().__init__(message)
+        self.selection = selection
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The comparisons that qualify (one row per study) and the studies left out, with why."""
+
+    outcome: str
+    timepoint_months: float
+    value_type: str
+    condition: str
+    pairs: pd.DataFrame
+    excluded: pd.DataFrame
+
+    @property
+    def k(self) -> int:
+        return len(self.pairs)
+
+
+@dataclass(frozen=True, eq=False)
+class EfficacyAnalysis:
+    """A pooled analysis: the selection, the measure used (and why), effects and the model."""
+
+    selection: Selection
+    measure: str
+    measure_reason: str
+    unit: str  # e.g. "points on a 0-100 scale" or "SD units"
+    studies: pd.DataFrame  # pairs plus yi, vi, ci_lb, ci_ub, weight
+    result: meta.MetaResult = field(repr=False)
+
+
+# --------------------------------------------------------------------------- validation
+
+def check_parameters(outcome: str, timepoint_months: float, measure: str, method: str,
+                     test: str, value_type: str) -> None:
+    """ValueError naming the argument and the allowed values."""
+    if not isinstance(outcome, str) or not outcome.strip():
+        raise ValueError(f"outcome must be a non-empty outcome name, got {outcome!r}")
+    if not isinstance(timepoint_months, (int, float)) or timepoint_months < 0:
+        raise ValueError(f"timepoint_months must be a number >= 0, got {timepoint_months!r}")
+    for name, value, allowed in (("measure", measure, MEASURES), ("method", method, meta.METHODS),
+                                 ("test", test, meta.TESTS),
+                                 ("value_type", value_type, VALUE_TYPES)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def check_condition(condition: str, studies: pd.DataFrame) -> None:
+    known = sorted(set(studies["condition_group"].dropna()))
+    if condition != ALL_CONDITIONS and condition not in known:
+        raise ValueError(f"condition must be one of {', '.join(known)} or "
+                         f"'{ALL_CONDITIONS}', got {condition!r}")
+
+
+# --------------------------------------------------------------------------- arm summaries
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def arm_sd(row: pd.Series) -> tuple[float, str]:
+    """SD of one arm and how it was obtained ("" when reported as an SD)."""
+    n = row["n"]
+    if not _missing(row["sd"]):
+        return float(row["sd"]), ""
+    if _missing(n):
+        raise ValueError("arm n not reported")
+    if not _missing(row["se"]):
+        return float(effects.sd_from_se(row["se"], n)), f"SD from SE ({row['id']})"
+    if not _missing(row["ci_lb"]) and not _missing(row["ci_ub"]):
+        sd = effects.sd_from_ci(row["ci_lb"], row["ci_ub"], n, dist="t")
+        return float(sd), f"SD from 95% CI, t with n-1 df ({row['id']})"
+    if not _missing(row["median"]):
+        raise ValueError("only medians reported")
+    raise ValueError("no SD, SE or CI reported")
+
+
+def combine_arms(ns: list[float], means: list[float], sds: list[float]
+                 ) -> tuple[float, float, float]:
+    """Cochrane Handbook 6.5.2.10: one group from several (n, mean, SD)."""
+    n, m, s = ns[0], means[0], sds[0]
+    for n2, m2, s2 in zip(ns[1:], means[1:], sds[1:], strict=True):
+        total = n + n2
+        mean = (n * m + n2 * m2) / total
+        var = ((n - 1) * s**2 + (n2 - 1) * s2**2 + n * n2 / total * (m - m2) ** 2) / (total - 1)
+        n, m, s = total, mean, math.sqrt(var)
+    return n, m, s
+
+
+def _analysis_key(locator: object) -> str:
+    """The registry measure an arm value belongs to ("" when the locator names none)."""
+    match = _MEASURE_IN_LOCATOR.search(str(locator)) if not _missing(locator) else None
+    return match.group(1) if match else ""
+
+
+def _summarise_role(rows: pd.DataFrame) -> tuple[float, float, float, list[str]]:
+    ns, means, sds, notes = [], [], [], []
+    for _, row in rows.iterrows():
+        if _missing(row["n"]):
+            raise ValueError("arm n not reported")
+        if _missing(row["mean"]):
+            raise ValueError("only medians reported" if not _missing(row["median"])
+                             else "no arm mean reported")
+        sd, how = arm_sd(row)
+        ns.append(float(row["n"]))
+        means.append(float(row["mean"]))
+        sds.append(sd)
+        if how:
+            notes.append(how)
+    if len(ns) > 1:
+        notes.append(f"{len(ns)} {rows['arm_role'].iloc[0]} arms combined")
+    n, m, s = combine_arms(ns, means, sds)
+    return n, m, s, notes
+
+
+# --------------------------------------------------------------------------- selection
+
+def _pair_study(study_id: str, rows: pd.DataFrame, study: pd.Series) -> dict:
+    """One comparison for a study, or ValueError with the reason it cannot be used."""
+    keys = rows["locator"].map(_analysis_key)
+    usable = [key for key in sorted(set(keys))
+              if set(rows.loc[keys == key, "arm_role"]) >= {"msc", "control"}]
+    if not usable:
+        roles = set(rows["arm_role"])
+        raise ValueError("no control arm at this timepoint" if "control" not in roles
+                         else "no MSC arm at this timepoint" if "msc" not in roles
+                         else "MSC and control values come from different analyses")
+    chosen = rows[keys == usable[0]]
+    msc = _summarise_role(chosen[chosen["arm_role"] == "msc"])
+    ctl = _summarise_role(chosen[chosen["arm_role"] == "control"])
+    directions = set(chosen["direction"])
+    scales = set(chosen["scale"].dropna())
+    if len(directions) != 1 or len(scales) > 1:
+        raise ValueError("arms disagree on direction or scale")
+    notes = msc[3] + ctl[3]
+    if len(usable) > 1:
+        notes.append(f"first of {len(usable)} reported analyses used")
+    return {"study_id": study_id, "label": study_id, "design": study["design"],
+            "cell_source": study["cell_source"], "comparator": study["comparator_type"],
+            "direction": directions.pop(), "scale": scales.pop() if scales else "",
+            "n_msc": msc[0], "mean_msc": msc[1], "sd_msc": msc[2],
+            "n_control": ctl[0], "mean_control": ctl[1], "sd_control": ctl[2],
+            "row_ids": " ".join(sorted(chosen["id"])), "note": "; ".join(notes)}
+
+
+def select(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str,
+           timepoint_months: float, value_type: str = "change",
+           condition: str = "knee OA") -> Selection:
+    """Comparisons of MSC vs control for one outcome, timepoint and value type."""
+    check_condition(condition, studies)
+    info = studies.set_index("id")
+    rows = outcomes[(outcomes["outcome"] == outcome)
+                    & np.isclose(outcomes["timepoint_months"].astype(float), timepoint_months)
+                    & (outcomes["value_type"] == value_type)]
+    if condition != ALL_CONDITIONS:
+        in_group = info.index[info["condition_group"] == condition]
+        rows = rows[rows["study_id"].isin(in_group)]
+    pairs, excluded = [], []
+    for study_id in sorted(set(rows["study_id"])):
+        try:
+            pairs.append(_pair_study(study_id, rows[rows["study_id"] == study_id],
+                                     info.loc[study_id]))
+        except ValueError as reason:
+            excluded.append({"study_id": study_id, "reason": str(reason)})
+    return Selection(outcome, float(timepoint_months), value_type, condition,
+                     pd.DataFrame(pairs, columns=list(PAIR_COLUMNS)),
+                     pd.DataFrame(excluded, columns=["study_id", "reason"]))
+
+
+# --------------------------------------------------------------------------- measure and sign
+
+def parse_range(scale: object) -> float | None:
+    """Width of a numeric scale range like ``0-100``; None when the scale is unknown."""
+    match = _RANGE.match(str(scale)) if not _missing(scale) and scale != "" else None
+    if not match:
+        return None
+    width = float(match.group(2)) - float(match.group(1))
+    return width if width > 0 else None
+
+
+def choose_measure(pairs: pd.DataFrame, requested: str) -> tuple[str, str, pd.Series]:
+    """Measure actually used, the reason, and the factor that puts each study on the MD scale."""
+    ones = pd.Series(1.0, index=pairs.index)
+    if requested == "SMD":
+        return "SMD", "SMD requested", ones
+    widths = pairs["scale"].map(parse_range)
+    if widths.isna().any():
+        unknown = ", ".join(pairs.loc[widths.isna(), "study_id"])
+        return "SMD", f"MD requested but the scale range is not known for {unknown}", ones
+    if widths.nunique() == 1:
+        return "MD", f"all studies on the same {pairs['scale'].iloc[0]} scale", ones
+    return "MD", "scales differ: rescaled to 0-100", COMMON_RANGE / widths.astype(float)
+
+
+def effect_sizes(pairs: pd.DataFrame, measure: str, factor: pd.Series) -> effects.EffectSizes:
+    """MSC minus control on the analysis scale, sign flipped for higher-is-better outcomes."""
+    f = factor.to_numpy(dtype=float)
+    args = {"m1i": pairs["mean_msc"] * f, "sd1i": pairs["sd_msc"] * f, "n1i": pairs["n_msc"],
+            "m2i": pairs["mean_control"] * f, "sd2i": pairs["sd_control"] * f,
+            "n2i": pairs["n_control"], "labels": list(pairs["label"])}
+    es = effects.escalc(measure, **args)
+    sign = np.where(pairs["direction"].to_numpy() == "higher_better", -1.0, 1.0)
+    return effects.EffectSizes(es.yi * sign, es.vi, es.labels, es.measure,
+                               kept_rows=es.kept_rows)
+
+
+def _unit(measure: str, reason: str, scale: str) -> str:
+    if measure == "SMD":
+        return "SD units (Hedges' g)"
+    return "points on a 0-100 scale" if "rescaled" in reason else f"points on the {scale} scale"
+
+
+# --------------------------------------------------------------------------- the analysis
+
+def analyse(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str = "VAS pain",
+            timepoint_months: float = 6, measure: str = "MD", method: str = "REML",
+            test: str = "knha", condition: str = "knee OA", value_type: str = "change",
+            level: float = 0.95) -> EfficacyAnalysis:
+    """Select, convert, orient and pool. TooFewStudiesError (a ValueError) when k < 2."""
+    check_parameters(outcome, timepoint_months, measure, method, test, value_type)
+    selection = select(outcomes, studies, outcome, timepoint_months, value_type, condition)
+    if selection.k < 2:
+        raise TooFewStudiesError(
+            f"{selection.k} {'study' if selection.k == 1 else 'studies'} with MSC and control "
+            f"arms for {outcome!r} ({value_type}) at {timepoint_months:g} months in "
+            f"condition {condition!r}: at least 2 are needed to pool", selection)
+    used, reason, factor = choose_measure(selection.pairs, measure)
+    es = effect_sizes(selection.pairs, used, factor)
+    result = meta.rma(es.yi, es.vi, method=method, test=test, level=level, labels=es.labels,
+                      measure=used)
+    table = selection.pairs.copy()
+    half = float(_z(level)) * np.sqrt(es.vi)
+    table = table.assign(yi=es.yi, vi=es.vi, ci_lb=es.yi - half, ci_ub=es.yi + half,
+                         weight=result.weights)
+    scale = str(selection.pairs["scale"].iloc[0])
+    return EfficacyAnalysis(selection, used, reason, _unit(used, reason, scale), table, result)
+
+
+def _z(level: float) -> float:
+    from scipy import stats
+
+    return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
+def estimator_table(analysis: EfficacyAnalysis) -> pd.DataFrame:
+    """The same data pooled with each tau^2 estimator (same test), one row per estimator."""
+    r = analysis.result
+    rows = []
+    for method in meta.METHODS:
+        fit = meta.rma(r.yi, r.vi, method=method, test=r.test, level=r.level,
+                       labels=r.labels, measure=r.measure)
+        rows.append({"method": method, "estimate": fit.estimate, "ci_lb": fit.ci_lb,
+                     "ci_ub": fit.ci_ub, "pi_lb": fit.pi_lb, "pi_ub": fit.pi_ub,
+                     "tau2": fit.tau2, "I2": fit.I2, "pval": fit.pval})
+    return pd.DataFrame(rows)
+
+
+def leave_one_out_table(analysis: EfficacyAnalysis) -> pd.DataFrame:
+    """Leave-one-out rows; empty when k is too small for the model (k >= 3 for RE)."""
+    columns = ["omitted", "k", "estimate", "ci_lb", "ci_ub", "tau2", "I2"]
+    r = analysis.result
+    if r.k < (2 if r.method == "EE" else 3):
+        return pd.DataFrame(columns=columns)
+    rows = [{"omitted": s.label, "k": s.k, "estimate": s.estimate, "ci_lb": s.ci_lb,
+             "ci_ub": s.ci_ub, "tau2": s.tau2, "I2": s.I2} for s in meta.leave1out(r)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def small_study_test(analysis: EfficacyAnalysis) -> meta.EggerResult | None:
+    """Egger's test when k >= 3 (None otherwise: the test is undefined)."""
+    return meta.egger_test(analysis.result) if analysis.result.k >= 3 else None
+
+
+# --------------------------------------------------------------------------- evidence map
+
+def comparison_map(outcomes: pd.DataFrame, studies: pd.DataFrame,
+                   condition: str = "knee OA") -> pd.DataFrame:
+    """For every outcome x timepoint x value type in a condition: how many studies have a
+    usable MSC-vs-control comparison (k) and how many report the outcome at all."""
+    check_condition(condition, studies)
+    info = studies.set_index("id")
+    rows = outcomes[outcomes["mean"].notna() | outcomes["median"].notna()]
+    rows = rows[rows["timepoint_months"] > 0]
+    if condition != ALL_CONDITIONS:
+        rows = rows[rows["study_id"].isin(info.index[info["condition_group"] == condition])]
+    keys = rows[["outcome", "timepoint_months", "value_type"]].drop_duplicates()
+    out = []
+    for _, key in keys.iterrows():
+        sel = select(outcomes, studies, key["outcome"], float(key["timepoint_months"]),
+                     key["value_type"], condition)
+        reporting = rows[(rows["outcome"] == key["outcome"])
+                         & (rows["timepoint_months"] == key["timepoint_months"])
+                         & (rows["value_type"] == key["value_type"])]["study_id"].nunique()
+        out.append({"outcome": key["outcome"], "timepoint_months": float(key["timepoint_months"]),
+                    "value_type": key["value_type"], "studies_reporting": int(reporting),
+                    "k_comparisons": sel.k, "studies": ", ".join(sel.pairs["study_id"])})
+    frame = pd.DataFrame(out, columns=["outcome", "timepoint_months", "value_type",
+                                       "studies_reporting", "k_comparisons", "studies"])
+    return frame.sort_values(["outcome", "timepoint_months", "value_type"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- FM, fatigue, QoL
+
+_FATIGUE = re.compile(r"fatigue", re.IGNORECASE)
+_QOL = re.compile(r"quality of life|QoL|EQ-5D|SF-(?:12|36)|RAND-36", re.IGNORECASE)
+_PAIN_SUBSCALE = re.compile(r"bodily pain|body pain", re.IGNORECASE)
+_FM = re.compile(r"fibromyalgia", re.IGNORECASE)
+
+
+def domain_counts(outcomes: pd.DataFrame, studies: pd.DataFrame) -> dict[str, int]:
+    """How many curated studies are in FM, and how many report fatigue or quality of life
+    (a pain subscale of a QoL instrument, such as SF-36 bodily pain, is counted apart)."""
+    names = outcomes[["study_id", "outcome"]].drop_duplicates()
+    qol = names[names["outcome"].str.contains(_QOL)]
+    qol_pain = qol[qol["outcome"].str.contains(_PAIN_SUBSCALE)]
+    qol_other = qol[~qol["outcome"].str.contains(_PAIN_SUBSCALE)]
+    fatigue = names[names["outcome"].str.contains(_FATIGUE)]
+    fm = studies[studies["condition"].str.contains(_FM) | studies["condition_group"]
+                 .str.contains(_FM)]
+    return {"studies": int(studies["id"].nunique()),
+            "studies_with_outcomes": int(names["study_id"].nunique()),
+            "fm_studies": int(fm["id"].nunique()),
+            "fatigue_studies": int(fatigue["study_id"].nunique()),
+            "qol_studies": int(qol_other["study_id"].nunique()),
+            "qol_pain_subscale_studies": int(qol_pain["study_id"].nunique())}
+
+
+def published_estimates(pooled: pd.DataFrame, topic: str = "efficacy",
+                        condition: str = ALL_CONDITIONS) -> pd.DataFrame:
+    """Published pooled estimates of one topic, with a printable CI, sorted."""
+    rows = pooled[pooled["topic"] == topic]
+    if condition != ALL_CONDITIONS:
+        rows = rows[rows["condition"] == condition]
+    rows = rows.assign(ci=[_ci_text(lb, ub) for lb, ub in zip(rows["ci_lb"], rows["ci_ub"],
+                                                            strict=True)])
+    return rows.sort_values(["condition", "source", "outcome"], ignore_index=True)
+
+
+def _ci_text(lb: float, ub: float) -> str:
+    if _missing(lb) or _missing(ub):
+        return ""
+    return f"{lb:.2f} to {ub:.2f}"

@@ -1,0 +1,33 @@
+"""Shared fixtures: the project root and a throw-away mini project for pipeline tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+def make_mini_project(dest: Path, extra_chapters: tuple[str, ...] = ()) -> Path:
+    """A tiny report (one good chapter, one table) with the real _config.yml and assets."""
+    shutil.copytree(FIXTURES / "miniproject", dest)
+    shutil.copy(ROOT / "_config.yml", dest / "_config.yml")
+    shutil.copytree(ROOT / "book" / "_vendor", dest / "book" / "_vendor")
+    for name in extra_chapters:
+        shutil.copy(FIXTURES / "mini_chapters" / f"{name}.ipynb", dest / "notebooks")
+    return dest
+
+
+@pytest.fixture
+def mini_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_mini_project(tmp_path / "mini")
+    monkeypatch.setenv("MSCFM_ROOT", str(root))
+    return root
