@@ -31,3 +31,16 @@ def mini_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = make_mini_project(tmp_path / "mini")
     monkeypatch.setenv("MSCFM_ROOT", str(root))
     return root
+
+
+@pytest.fixture(scope="session")
+def built_book(project_root: Path) -> Path:
+    """Build the real report once per test session (HTML and PDF) and return its root.
+
+    The build is incremental: chapters whose inputs did not change since the last build are
+    reused, so after `make book` this costs only the book assembly.
+    """
+    from mscfm.pipeline.build import BuildOptions, run_build
+
+    run_build(project_root, BuildOptions(pdf=True))
+    return project_root

@@ -19,9 +19,10 @@ from mscfm.claims import CONTRADICTS, NEUTRAL, SUPPORTS
 from mscfm.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
-DIRECT = sorted(claims.DIRECT_KINDS)[0]
-INDIRECT = sorted(claims.INDIRECT_KINDS)
-NULL = sorted(claims.NULL_KINDS)[0]
+DIRECT = claims.DIRECT_FM
+# Indirect for the default scope (a claim specific to FM about clinical efficacy).
+INDIRECT = [claims.INDIRECT_CONDITION, claims.INDIRECT_PRECLINICAL, claims.REGISTRY]
+NULL = claims.SEARCH_NULL
 WEAK, MODERATE, STRONG = sorted(claims.STRENGTH_RANK, key=claims.STRENGTH_RANK.get)
 EVIDENCE_COLUMNS = ["id", "claim_id", "evidence_kind", "direction", "strength", "source"]
 
@@ -33,11 +34,13 @@ def evidence(*rows: tuple[str, str, str | None], claim_id: str = "C01") -> pd.Da
     return pd.DataFrame.from_records(records, columns=EVIDENCE_COLUMNS)
 
 
-def downgrades(*rows: tuple[str, int, str], claim_id: str = "C01") -> pd.DataFrame:
-    records = [(f"G{i:02d}", claim_id, domain, levels, reason)
+def adjustments(start: str, *rows: tuple[str, int, str],
+                claim_id: str = "C01") -> pd.DataFrame:
+    """certainty.csv rows (domain, levels, reason) for one claim, all with the same start."""
+    records = [(f"Q{i:03d}", claim_id, start, domain, levels, reason)
                for i, (domain, levels, reason) in enumerate(rows, 1)]
-    return pd.DataFrame.from_records(records, columns=["id", "claim_id", "domain", "levels",
-                                                       "reason"])
+    return pd.DataFrame.from_records(records, columns=["id", "claim_id", "start", "domain",
+                                                       "levels", "reason"])
 
 
 # --------------------------------------------------------------------------- each rule
@@ -47,15 +50,16 @@ def downgrades(*rows: tuple[str, int, str], claim_id: str = "C01") -> pd.DataFra
     # direct support, nothing against
     ([(DIRECT, SUPPORTS, WEAK)], "supported"),
     ([(DIRECT, SUPPORTS, WEAK), (INDIRECT[0], SUPPORTS, STRONG)], "supported"),
-    ([(DIRECT, SUPPORTS, STRONG), (NULL, SUPPORTS, None)], "supported"),
+    ([(DIRECT, SUPPORTS, STRONG), (NULL, SUPPORTS, WEAK)], "supported"),
+    ([(claims.DOCUMENTARY, SUPPORTS, WEAK)], "supported"),
     # support only from elsewhere
     ([(INDIRECT[0], SUPPORTS, STRONG)], "indirect"),
     ([(kind, SUPPORTS, MODERATE) for kind in INDIRECT], "indirect"),
     ([(INDIRECT[-1], SUPPORTS, WEAK), (DIRECT, NEUTRAL, STRONG)], "indirect"),
     # nothing counts
     ([], "unsupported"),
-    ([(NULL, SUPPORTS, None)], "unsupported"),
-    ([(NULL, CONTRADICTS, None), (NULL, NEUTRAL, None)], "unsupported"),
+    ([(NULL, SUPPORTS, WEAK)], "unsupported"),
+    ([(NULL, CONTRADICTS, STRONG), (NULL, NEUTRAL, WEAK)], "unsupported"),
     ([(DIRECT, NEUTRAL, STRONG), (INDIRECT[0], NEUTRAL, WEAK)], "unsupported"),
     # evidence against at least as strong as the best support
     ([(DIRECT, CONTRADICTS, WEAK)], "contradicted"),
@@ -85,20 +89,51 @@ def test_unknown_vocabulary_names_row_and_column() -> None:
         claims.verdict(evidence(("anecdote", SUPPORTS, STRONG)))
 
 
+# --------------------------------------------------------------------------- scope
+
+GENERAL = claims.Scope(fm_specific=False, claim_type="mechanism")
+PRECLINICAL_FM = claims.Scope(fm_specific=True, claim_type="preclinical")
+
+
+@pytest.mark.parametrize("kind, scope, expected", [
+    (claims.INDIRECT_CONDITION, claims.Scope(), "indirect"),
+    (claims.INDIRECT_CONDITION, GENERAL, "supported"),  # other conditions answer a general claim
+    (claims.INDIRECT_CONDITION, PRECLINICAL_FM, "indirect"),
+    (claims.INDIRECT_PRECLINICAL, claims.Scope(), "indirect"),
+    (claims.INDIRECT_PRECLINICAL, GENERAL, "indirect"),
+    (claims.INDIRECT_PRECLINICAL, PRECLINICAL_FM, "supported"),  # animals answer a claim on them
+    (claims.REGISTRY, GENERAL, "indirect"),
+    (claims.REGISTRY, PRECLINICAL_FM, "indirect"),
+    (claims.DOCUMENTARY, GENERAL, "supported"),
+])
+def test_directness_depends_on_the_claim(kind: str, scope: claims.Scope, expected: str) -> None:
+    assert claims.verdict(evidence((kind, SUPPORTS, MODERATE)), scope) == expected
+
+
+def test_scope_never_changes_a_contradiction() -> None:
+    rows = evidence((claims.INDIRECT_CONDITION, SUPPORTS, WEAK),
+                    (claims.INDIRECT_CONDITION, CONTRADICTS, WEAK))
+    assert {claims.verdict(rows, s) for s in (claims.Scope(), GENERAL)} == {"contradicted"}
+
+
 # --------------------------------------------------------------------------- totality
 
-KINDS = sorted(claims.DIRECT_KINDS | claims.INDIRECT_KINDS | claims.NULL_KINDS)
+KINDS = list(claims.EVIDENCE_KINDS)
+scope_strategy = st.builds(claims.Scope, st.booleans(),
+                           st.sampled_from(["background", "mechanism", "preclinical",
+                                            "clinical_efficacy", "safety"]))
 row_strategy = st.tuples(st.sampled_from(KINDS), st.sampled_from(claims.DIRECTIONS),
                          st.sampled_from(sorted(claims.STRENGTH_RANK)))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(row_strategy, max_size=8))
-def test_rules_are_total_and_exclusive(rows: list[tuple[str, str, str]]) -> None:
+@given(st.lists(row_strategy, max_size=8), scope_strategy)
+def test_rules_are_total_and_exclusive(rows: list[tuple[str, str, str]],
+                                       scope: claims.Scope) -> None:
     frame = evidence(*rows)
-    matches = claims.matching_rules(claims.facts(frame))
+    matches = claims.matching_rules(claims.facts(frame, scope))
     assert len(matches) == 1
-    assert claims.verdict(frame) in claims.VERDICTS
+    assert claims.verdict(frame, scope) in claims.VERDICTS
 
 
 @settings(max_examples=200, deadline=None)
@@ -109,7 +144,7 @@ def test_adding_a_contradiction_never_makes_a_claim_better(
     """Monotonicity: one more row against a claim cannot move it to supported or indirect."""
     before = claims.verdict(evidence(*rows))
     after = claims.verdict(evidence(*rows, (kind, CONTRADICTS, strength)))
-    if kind in claims.NULL_KINDS:
+    if kind == NULL:
         assert after == before
     else:
         assert after in ("contradicted", "partly supported")
@@ -121,44 +156,53 @@ def test_every_verdict_has_a_rule_and_every_rule_a_known_verdict() -> None:
 
 # --------------------------------------------------------------------------- certainty
 
-
-def test_certainty_starts_from_best_kind_and_adds_levels() -> None:
-    rows = evidence((INDIRECT[0], SUPPORTS, STRONG), (DIRECT, SUPPORTS, WEAK))
-    start = claims.START_BY_KIND[DIRECT]
-    rating = claims.certainty(rows, downgrades(("risk of bias", -1, "open-label trials")))
-    expected = claims.CERTAINTY_LEVELS[claims.CERTAINTY_LEVELS.index(start) - 1]
-    assert rating.start == start
-    assert rating.level == expected
-    assert rating.downgrades == (("risk of bias", -1, "open-label trials"),)
+SUPPORTED = evidence((DIRECT, SUPPORTS, STRONG))
 
 
-def test_certainty_levels_add_up() -> None:
-    rows = evidence((DIRECT, SUPPORTS, STRONG))
-    rating = claims.certainty(rows, downgrades(("start", 0, "high"), ("imprecision", -1, "n=12"),
-                                               ("indirectness", -1, "knee OA")))
+def test_certainty_adds_the_levels_of_each_row() -> None:
+    rating = claims.certainty(SUPPORTED, adjustments("high", ("imprecision", -1, "n=12"),
+                                                     ("indirectness", -1, "knee OA")))
     assert rating.start == "high"
     assert rating.level == "low"  # high - 1 - 1
+    assert rating.steps == (("imprecision", -1, "n=12"), ("indirectness", -1, "knee OA"))
+
+
+def test_certainty_without_downgrade_keeps_the_start() -> None:
+    rating = claims.certainty(SUPPORTED, adjustments("low", ("none", 0, "no downgrade judged")))
+    assert rating.level == "low"
+
+
+def test_certainty_upgrade() -> None:
+    rating = claims.certainty(SUPPORTED, adjustments("low", ("upgrade_large_effect", 1, "big")))
+    assert rating.level == "moderate"
 
 
 def test_certainty_clamps_at_both_ends() -> None:
-    rows = evidence((DIRECT, SUPPORTS, STRONG))
-    low = claims.certainty(rows, downgrades(("start", 0, "moderate"), ("bias", -2, "a"),
-                                            ("imprecision", -2, "b")))
+    low = claims.certainty(SUPPORTED, adjustments("low", ("risk_of_bias", -2, "a"),
+                                                  ("imprecision", -2, "b")))
     assert low.level == "very low"
-    high = claims.certainty(rows, downgrades(("start", 0, "moderate"), ("large effect", 2, "c")))
+    high = claims.certainty(SUPPORTED, adjustments("high", ("upgrade_large_effect", 2, "c")))
     assert high.level == "high"
 
 
+def test_certainty_without_rows_starts_low() -> None:
+    assert claims.certainty(SUPPORTED, adjustments("high")).level == claims.DEFAULT_START
+
+
 def test_no_counted_evidence_gives_no_evidence() -> None:
-    rows = evidence((NULL, SUPPORTS, None), (DIRECT, NEUTRAL, STRONG))
-    assert claims.certainty(rows, downgrades(("imprecision", -1, "x"))).level == claims.NO_EVIDENCE
-    assert claims.certainty(evidence(), downgrades()).level == claims.NO_EVIDENCE
+    rows = evidence((NULL, SUPPORTS, STRONG), (DIRECT, NEUTRAL, STRONG))
+    rating = claims.certainty(rows, adjustments("low", ("imprecision", -1, "x")))
+    assert rating.level == claims.NO_EVIDENCE
+    assert claims.certainty(evidence(), adjustments("low")).level == claims.NO_EVIDENCE
 
 
-def test_unknown_start_level_is_an_error() -> None:
+def test_certainty_refuses_bad_start_levels() -> None:
     with pytest.raises(DataError, match="'excellent'"):
-        claims.certainty(evidence((DIRECT, SUPPORTS, STRONG)),
-                         downgrades(("start", 0, "excellent")))
+        claims.certainty(SUPPORTED, adjustments("excellent", ("none", 0, "x")))
+    mixed = pd.concat([adjustments("high", ("imprecision", -1, "a")),
+                       adjustments("low", ("risk_of_bias", -1, "b")).assign(id="Q009")])
+    with pytest.raises(DataError, match="Q001, Q009.*different start"):
+        claims.certainty(SUPPORTED, mixed)
 
 
 # --------------------------------------------------------------------------- ledger
@@ -167,17 +211,33 @@ def test_unknown_start_level_is_an_error() -> None:
 def test_ledger_one_row_per_claim_sorted() -> None:
     claim_rows = pd.DataFrame({"id": ["C02", "C01", "C03"], "claim": ["b", "a", "c"],
                                "claim_type": ["mechanism", "background", "safety"],
-                               "chapter": ["04_x", "02_y", "08_z"]})
+                               "chapter": ["04_x", "02_y", "08_z"],
+                               "fm_specific": [True, True, False]})
     ev = pd.concat([evidence((DIRECT, SUPPORTS, STRONG), claim_id="C01"),
-                    evidence((INDIRECT[0], SUPPORTS, WEAK), (NULL, SUPPORTS, None),
-                             claim_id="C02")], ignore_index=True)
-    table = claims.ledger(claim_rows, ev, downgrades(claim_id="C01"))
+                    evidence((INDIRECT[0], SUPPORTS, WEAK), (NULL, SUPPORTS, WEAK),
+                             claim_id="C02").assign(id=["E11", "E12"])], ignore_index=True)
+    table = claims.ledger(claim_rows, ev, adjustments("high", ("imprecision", -1, "x")))
     assert list(table["claim_id"]) == ["C01", "C02", "C03"]
     assert list(table["verdict"]) == ["supported", "indirect", "unsupported"]
-    assert list(table["n_evidence"]) == [1, 2, 0]
-    assert list(table["certainty"]) == [claims.START_BY_KIND[DIRECT],
-                                        claims.START_BY_KIND[INDIRECT[0]], claims.NO_EVIDENCE]
+    assert list(table["n_evidence"]) == [2 - 1, 2, 0]
+    assert list(table["certainty"]) == ["moderate", claims.DEFAULT_START, claims.NO_EVIDENCE]
     assert table.loc[1, "key_sources"] == "src1"  # the null search is not a key source
+
+
+def test_key_sources_strongest_first_and_capped() -> None:
+    rows = evidence((DIRECT, SUPPORTS, WEAK), (DIRECT, CONTRADICTS, STRONG),
+                    (INDIRECT[0], SUPPORTS, MODERATE), (DIRECT, SUPPORTS, WEAK),
+                    (DIRECT, NEUTRAL, STRONG))
+    assert claims.key_sources(rows, limit=2) == "src2; src3 + 2 more"
+
+
+def test_crosstab_keeps_every_verdict_column_in_order() -> None:
+    table = pd.DataFrame({"claim_type": ["b", "a", "b"],
+                          "verdict": ["indirect", "supported", "indirect"]})
+    counts = claims.crosstab(table, "claim_type", "verdict")
+    assert list(counts.columns) == list(claims.VERDICTS)
+    assert list(counts.index) == ["a", "b"]
+    assert counts.loc["b", "indirect"] == 2 and counts.to_numpy().sum() == 3
 
 
 # --------------------------------------------------------------------------- methods page

@@ -1,14 +1,15 @@
 """The claims ledger: verdict rules and a GRADE-like certainty, applied in code to the data.
 
-Every claim of the article gets exactly one verdict from the ordered rules in `RULES`, computed
-from its rows in data/claim_evidence.csv (evidence_kind, direction, strength). The rules are
-printed verbatim on the methods page (`rules_markdown()`); a test keeps the two identical.
-Certainty starts from a level and adds the `levels` of each downgrade row in data/certainty.csv.
+Every claim of the article gets exactly one verdict from the rules in `RULES`, computed from its
+rows in data/claim_evidence.csv (evidence_kind, direction, strength) and its scope in
+data/claims.csv (fm_specific, claim_type). The rules are printed verbatim on the methods page
+(`rules_markdown()`); a test keeps the page and the code identical. Certainty starts from the
+level in data/certainty.csv and adds the `levels` of each of the claim's rows there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,88 +18,96 @@ from mscfm.errors import DataError
 
 # --------------------------------------------------------------------------- vocabulary
 
-# evidence_kind values: direct evidence in FM; kinds that only bear on the claim from elsewhere;
-# and the record of a search that found nothing (never counts as support or contradiction).
-DIRECT_KINDS: frozenset[str] = frozenset({"direct"})
-INDIRECT_KINDS: frozenset[str] = frozenset({"other_condition", "preclinical", "registry"})
-NULL_KINDS: frozenset[str] = frozenset({"search_null"})
+DIRECT_FM, DOCUMENTARY = "direct_fm", "documentary"
+INDIRECT_CONDITION, INDIRECT_PRECLINICAL = "indirect_condition", "indirect_preclinical"
+REGISTRY, SEARCH_NULL = "registry", "search_null"
+EVIDENCE_KINDS: tuple[str, ...] = (DIRECT_FM, DOCUMENTARY, INDIRECT_CONDITION,
+                                   INDIRECT_PRECLINICAL, REGISTRY, SEARCH_NULL)
 SUPPORTS, CONTRADICTS, NEUTRAL = "supports", "contradicts", "neutral"
 DIRECTIONS: tuple[str, ...] = (SUPPORTS, CONTRADICTS, NEUTRAL)
-# Ordered strengths; a larger rank is stronger evidence.
-STRENGTH_RANK: dict[str, int] = {"weak": 1, "moderate": 2, "strong": 3}
+STRENGTH_RANK: dict[str, int] = {"weak": 1, "moderate": 2, "strong": 3}  # larger = stronger
 
-VERDICTS: tuple[str, ...] = ("supported", "partly supported", "indirect", "contradicted",
-                             "unsupported")
+# Display order, from best to worst news for the article.
+VERDICTS: tuple[str, ...] = ("supported", "partly supported", "indirect", "unsupported",
+                             "contradicted")
 
-# GRADE-like levels, lowest first; "no evidence" is given when no row counts.
+# GRADE-like levels, lowest first. "no evidence": no row supports or contradicts the claim.
 CERTAINTY_LEVELS: tuple[str, ...] = ("very low", "low", "moderate", "high")
 NO_EVIDENCE = "no evidence"
-START_DOMAIN = "start"  # a certainty.csv row of this domain sets the starting level
-# Starting level when certainty.csv gives none: the best kind among the counted rows decides.
-START_BY_KIND: dict[str, str] = {"direct": "high", "other_condition": "moderate",
-                                 "registry": "low", "preclinical": "low"}
+CERTAINTY_ORDER: tuple[str, ...] = (*reversed(CERTAINTY_LEVELS), NO_EVIDENCE)
+# Starting level when certainty.csv has no row for a claim: GRADE starts non-randomized
+# evidence at "low", and the evidence kinds do not record randomization.
+DEFAULT_START = "low"
+NO_DOWNGRADE_DOMAIN = "none"
+
+
+# --------------------------------------------------------------------------- scope
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a claim is about, which decides which evidence kinds are direct for it."""
+
+    fm_specific: bool = True
+    claim_type: str = "clinical_efficacy"
+
+
+def direct_kinds(scope: Scope) -> frozenset[str]:
+    """Kinds that count as direct evidence for a claim of this scope."""
+    kinds = {DIRECT_FM, DOCUMENTARY}
+    if not scope.fm_specific:
+        kinds.add(INDIRECT_CONDITION)  # a claim about MSCs in general: any human condition
+    if scope.claim_type == "preclinical":
+        kinds.add(INDIRECT_PRECLINICAL)  # a claim about animal research: animal studies
+    return frozenset(kinds)
+
 
 # --------------------------------------------------------------------------- facts
 
 
 @dataclass(frozen=True)
 class EvidenceFacts:
-    """What the rules look at: the strongest support and contradiction, and where support is.
+    """What the rules look at. Strengths are ranks (0 = no such row)."""
 
-    Strengths are ranks (0 = none). Only rows of a non-null kind with direction supports or
-    contradicts count.
-    """
-
-    support: int
-    contradiction: int
-    direct_support: bool
+    support: int  # strongest supporting row
+    contradiction: int  # strongest contradicting row
+    direct_support: bool  # a supporting row is direct for the claim's scope
 
 
-def _check_rows(rows: pd.DataFrame) -> None:
-    known_kinds = DIRECT_KINDS | INDIRECT_KINDS | NULL_KINDS
-    for column, allowed in (("evidence_kind", known_kinds), ("direction", set(DIRECTIONS)),
-                            ("strength", set(STRENGTH_RANK))):
-        if column not in rows.columns:
-            raise DataError(f"claim_evidence: missing column {column!r}")
-        for row_id, value in zip(_ids(rows), rows[column], strict=True):
-            if column == "strength" and _missing(value) and _is_null_kind(rows, row_id):
-                continue  # a search that found nothing has no strength
-            if value not in allowed:
-                raise DataError(f"claim_evidence: row {row_id}, column {column!r}: expected one "
-                                f"of {sorted(allowed)}, found {value!r}")
-
-
-def _ids(rows: pd.DataFrame) -> list[str]:
+def _row_ids(rows: pd.DataFrame) -> list[str]:
     return [str(v) for v in rows["id"]] if "id" in rows.columns else [str(i) for i in rows.index]
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or value is pd.NA
-
-
-def _is_null_kind(rows: pd.DataFrame, row_id: str) -> bool:
-    kinds = dict(zip(_ids(rows), rows["evidence_kind"], strict=True))
-    return kinds[row_id] in NULL_KINDS
+def check_rows(rows: pd.DataFrame) -> None:
+    """Refuse values outside the vocabulary, naming the row and column."""
+    for column, allowed in (("evidence_kind", EVIDENCE_KINDS), ("direction", DIRECTIONS),
+                            ("strength", tuple(STRENGTH_RANK))):
+        if column not in rows.columns:
+            raise DataError(f"claim_evidence: missing column {column!r}")
+        for row_id, value in zip(_row_ids(rows), rows[column], strict=True):
+            if value not in allowed:
+                raise DataError(f"claim_evidence: row {row_id}, column {column!r}: expected one "
+                                f"of {', '.join(allowed)}; found {value!r}")
 
 
 def counted(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows that count for a verdict: not a null search, and supporting or contradicting."""
-    keep = ~rows["evidence_kind"].isin(NULL_KINDS) & rows["direction"].isin(
-        [SUPPORTS, CONTRADICTS])
+    """Rows that count for a verdict: supporting or contradicting, and not a null search."""
+    keep = (rows["evidence_kind"] != SEARCH_NULL) & rows["direction"].isin([SUPPORTS, CONTRADICTS])
     return rows.loc[keep]
 
 
-def facts(rows: pd.DataFrame) -> EvidenceFacts:
+def facts(rows: pd.DataFrame, scope: Scope = Scope()) -> EvidenceFacts:
     """Summarize one claim's evidence rows for the rules."""
-    _check_rows(rows)
+    check_rows(rows)
     rows = counted(rows)
     ranks = rows["strength"].map(STRENGTH_RANK)
     pro = rows["direction"] == SUPPORTS
     con = rows["direction"] == CONTRADICTS
+    direct = rows["evidence_kind"].isin(direct_kinds(scope))
     return EvidenceFacts(
         support=int(ranks[pro].max()) if pro.any() else 0,
         contradiction=int(ranks[con].max()) if con.any() else 0,
-        direct_support=bool((pro & rows["evidence_kind"].isin(DIRECT_KINDS)).any()),
+        direct_support=bool((pro & direct).any()),
     )
 
 
@@ -112,27 +121,25 @@ class Rule:
     predicate: Callable[[EvidenceFacts], bool]
 
 
-# Ordered and mutually exclusive: for any evidence exactly one predicate holds (tested).
+# Mutually exclusive and together total: for any evidence exactly one predicate holds (tested).
 RULES: list[Rule] = [
     Rule("contradicted",
          "at least one row contradicts the claim, and the strongest contradicting row is at "
-         "least as strong as the strongest supporting row (or nothing supports it).",
+         "least as strong as the strongest supporting row (or no row supports it).",
          lambda f: f.contradiction > 0 and f.contradiction >= f.support),
     Rule("partly supported",
-         "at least one row contradicts the claim, but a supporting row is stronger than every "
-         "contradicting row.",
+         "at least one row contradicts the claim, but some supporting row is stronger than "
+         "every contradicting row.",
          lambda f: 0 < f.contradiction < f.support),
     Rule("supported",
-         "nothing contradicts the claim and at least one supporting row is direct evidence "
-         "(kind `direct`: people with fibromyalgia, or the claim's own subject).",
+         "no row contradicts the claim, and at least one supporting row is direct for it.",
          lambda f: f.contradiction == 0 and f.direct_support),
     Rule("indirect",
-         "nothing contradicts the claim and it is supported, but only by rows from other "
-         "conditions, preclinical models or the trial registry; no supporting row is direct.",
+         "no row contradicts the claim, and rows support it, but none of them is direct for it.",
          lambda f: f.contradiction == 0 and f.support > 0 and not f.direct_support),
     Rule("unsupported",
-         "no row supports or contradicts the claim: there is no evidence row, or only records "
-         "of searches that found nothing (kind `search_null`), or only neutral rows.",
+         "no row supports or contradicts the claim: it has no evidence rows, or only records of "
+         "searches that found nothing, or only neutral rows.",
          lambda f: f.contradiction == 0 and f.support == 0),
 ]
 
@@ -141,24 +148,37 @@ def matching_rules(evidence_facts: EvidenceFacts) -> list[Rule]:
     return [rule for rule in RULES if rule.predicate(evidence_facts)]
 
 
-def verdict(rows: pd.DataFrame) -> str:
+def verdict(rows: pd.DataFrame, scope: Scope = Scope()) -> str:
     """The verdict for one claim's evidence rows (possibly none)."""
-    matches = matching_rules(facts(rows))
+    evidence_facts = facts(rows, scope)
+    matches = matching_rules(evidence_facts)
     if len(matches) != 1:  # cannot happen while the rules are total and exclusive
-        raise AssertionError(f"{len(matches)} verdict rules match {facts(rows)}")
+        raise AssertionError(f"{len(matches)} verdict rules match {evidence_facts}")
     return matches[0].verdict
 
 
 def rules_markdown() -> str:
-    """The rules as a numbered Markdown list, verbatim on the methods page."""
-    kinds = ", ".join(f"`{k}`" for k in sorted(DIRECT_KINDS | INDIRECT_KINDS | NULL_KINDS))
-    strengths = ", ".join(f"`{s}`" for s in sorted(STRENGTH_RANK, key=STRENGTH_RANK.get))
+    """The rules as Markdown (an explanation and a numbered list), verbatim on the methods page."""
+    def code(values: tuple[str, ...] | list[str]) -> str:
+        return ", ".join(f"`{v}`" for v in values)
+
+    strengths = sorted(STRENGTH_RANK, key=STRENGTH_RANK.__getitem__)
     lines = [
-        "Each claim's verdict is computed from its rows in the claim-evidence table. A row has "
-        f"a kind ({kinds}), a direction (`{SUPPORTS}`, `{CONTRADICTS}` or `{NEUTRAL}`) and a "
-        f"strength ({strengths}, weakest first). Rows of kind `search_null` and neutral rows "
-        "never count as support or contradiction. The rules below are mutually exclusive and "
-        "together cover every case, so each claim gets exactly one verdict.",
+        "Each claim's verdict is computed from its rows in the claim-evidence table. A row has a "
+        f"kind ({code(EVIDENCE_KINDS)}), a direction ({code(DIRECTIONS)}) and a strength "
+        f"({code(strengths)}, weakest first). Rows of kind `{SEARCH_NULL}` and rows with "
+        f"direction `{NEUTRAL}` never count as support or contradiction.",
+        "",
+        "Whether a row is *direct* depends on what the claim is about. Rows of kind "
+        f"`{DIRECT_FM}` (people with fibromyalgia, or fibromyalgia itself) and `{DOCUMENTARY}` "
+        "(a definition, regulator text, product record or price) are direct for every claim. "
+        f"Rows of kind `{INDIRECT_CONDITION}` (people with other conditions) are also direct for "
+        "a claim that is not specific to fibromyalgia, and rows of kind "
+        f"`{INDIRECT_PRECLINICAL}` (animals or cells) are also direct for a claim about "
+        f"preclinical research. All other rows, including every `{REGISTRY}` row, are indirect.",
+        "",
+        "The rules are mutually exclusive and together cover every case, so each claim gets "
+        "exactly one verdict:",
         "",
     ]
     lines += [f"{i}. **{rule.verdict}**: {rule.description}" for i, rule in enumerate(RULES, 1)]
@@ -172,77 +192,80 @@ def rules_markdown() -> str:
 class Certainty:
     level: str
     start: str | None
-    downgrades: tuple[tuple[str, int, str], ...]  # (domain, levels, reason)
-
-
-def _level_index(level: str, where: str) -> int:
-    if level not in CERTAINTY_LEVELS:
-        raise DataError(f"{where}: expected one of {list(CERTAINTY_LEVELS)}, found {level!r}")
-    return CERTAINTY_LEVELS.index(level)
-
-
-def start_level(rows: pd.DataFrame) -> str | None:
-    """Starting level from the kinds of the counted rows (the best kind wins); None if none."""
-    kinds = counted(rows)["evidence_kind"]
-    starts = [START_BY_KIND[k] for k in kinds if k in START_BY_KIND]
-    if not starts:
-        return None
-    return max(starts, key=CERTAINTY_LEVELS.index)
+    steps: tuple[tuple[str, int, str], ...]  # (domain, levels, reason), in row order
 
 
 def clamp_level(index: int) -> str:
+    """The certainty level at `index` (0 = very low), held within very low .. high."""
     return CERTAINTY_LEVELS[min(max(index, 0), len(CERTAINTY_LEVELS) - 1)]
 
 
-def certainty(rows: pd.DataFrame, downgrades: pd.DataFrame) -> Certainty:
-    """GRADE-like certainty of one claim's evidence: start, plus each row's levels, clamped.
+def _start(adjustments: pd.DataFrame) -> str:
+    if adjustments.empty:
+        return DEFAULT_START
+    starts = sorted(set(adjustments["start"]))
+    if len(starts) != 1:
+        raise DataError(f"certainty: rows {', '.join(_row_ids(adjustments))} of one claim give "
+                        f"different start levels {starts}; expected one")
+    if starts[0] not in CERTAINTY_LEVELS:
+        raise DataError(f"certainty: rows {', '.join(_row_ids(adjustments))}, column 'start': "
+                        f"expected one of {', '.join(CERTAINTY_LEVELS)}; found {starts[0]!r}")
+    return str(starts[0])
 
-    `downgrades` are the claim's rows of certainty.csv (domain, levels, reason); a row of domain
-    "start" names the starting level in its `reason`-independent column `start` or, if absent,
-    the level is derived from the evidence kinds.
+
+def certainty(rows: pd.DataFrame, adjustments: pd.DataFrame) -> Certainty:
+    """GRADE-like certainty of one claim's evidence: the start level plus each row's `levels`,
+    clamped to very low .. high; "no evidence" when no row supports or contradicts the claim.
+
+    `adjustments` are the claim's rows of certainty.csv (start, domain, levels, reason).
     """
     if counted(rows).empty:
         return Certainty(NO_EVIDENCE, None, ())
-    start = start_level(rows)
-    steps: list[tuple[str, int, str]] = []
-    for _, row in downgrades.iterrows():
-        if row["domain"] == START_DOMAIN:
-            start = str(row["start"]) if "start" in row and not _missing(row["start"]) else start
-            continue
-        steps.append((str(row["domain"]), int(row["levels"]), str(row["reason"])))
-    if start is None:
-        return Certainty(NO_EVIDENCE, None, tuple(steps))
-    index = _level_index(start, "certainty start level") + sum(s[1] for s in steps)
-    return Certainty(clamp_level(index), start, tuple(steps))
+    start = _start(adjustments)
+    steps = tuple((str(a.domain), int(a.levels), str(a.reason))
+                  for a in adjustments.itertuples(index=False))
+    index = CERTAINTY_LEVELS.index(start) + sum(levels for _, levels, _ in steps)
+    return Certainty(clamp_level(index), start, steps)
 
 
 # --------------------------------------------------------------------------- ledger
 
 LEDGER_COLUMNS = ["claim_id", "claim", "claim_type", "chapter", "verdict", "certainty",
                   "n_evidence", "key_sources"]
+MAX_KEY_SOURCES = 3
 
 
-def _group(frame: pd.DataFrame, claim_id: str) -> pd.DataFrame:
+def _of_claim(frame: pd.DataFrame, claim_id: str) -> pd.DataFrame:
     return frame.loc[frame["claim_id"] == claim_id]
 
 
-def key_sources(rows: pd.DataFrame) -> str:
-    """The distinct sources of the rows that decided the verdict, in order of first use."""
-    sources: Iterable[str] = counted(rows)["source"].dropna().astype(str)
-    return "; ".join(dict.fromkeys(s for s in sources if s))
+def scope_of(claim: object) -> Scope:
+    return Scope(fm_specific=bool(getattr(claim, "fm_specific", True)),
+                 claim_type=str(getattr(claim, "claim_type", "")))
+
+
+def key_sources(rows: pd.DataFrame, limit: int = MAX_KEY_SOURCES) -> str:
+    """Distinct sources of the rows that decide the verdict, strongest row first, at most
+    `limit` of them ("+ n more" says how many were left out)."""
+    decisive = counted(rows)
+    decisive = decisive.assign(_rank=decisive["strength"].map(STRENGTH_RANK))
+    decisive = decisive.sort_values(["_rank", "id"], ascending=[False, True], kind="stable")
+    sources = list(dict.fromkeys(str(s) for s in decisive["source"] if isinstance(s, str) and s))
+    shown = "; ".join(sources[:limit])
+    return shown + (f" + {len(sources) - limit} more" if len(sources) > limit else "")
 
 
 def ledger(claims: pd.DataFrame, evidence: pd.DataFrame,
-           certainty_rows: pd.DataFrame) -> pd.DataFrame:
+           adjustments: pd.DataFrame) -> pd.DataFrame:
     """One row per claim with its verdict and certainty, sorted by claim id."""
     records = []
     for claim in claims.sort_values("id").itertuples(index=False):
-        rows = _group(evidence, claim.id)
-        rating = certainty(rows, _group(certainty_rows, claim.id))
+        rows = _of_claim(evidence, claim.id)
+        rating = certainty(rows, _of_claim(adjustments, claim.id))
         records.append({
             "claim_id": claim.id, "claim": claim.claim, "claim_type": claim.claim_type,
-            "chapter": claim.chapter, "verdict": verdict(rows), "certainty": rating.level,
-            "n_evidence": len(rows), "key_sources": key_sources(rows),
+            "chapter": claim.chapter, "verdict": verdict(rows, scope_of(claim)),
+            "certainty": rating.level, "n_evidence": len(rows), "key_sources": key_sources(rows),
         })
     return pd.DataFrame.from_records(records, columns=LEDGER_COLUMNS)
 
@@ -263,3 +286,20 @@ def verdict_table(chapter: str | None = None) -> pd.DataFrame:
             raise ValueError(f"chapter={chapter!r} has no claims; expected one of: {known}")
         table = table.loc[table["chapter"] == chapter]
     return table.reset_index(drop=True)
+
+
+def crosstab(table: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
+    """Claim counts by two ledger columns; verdict and certainty columns in their fixed order.
+
+    Rows present in the table only, sorted (verdict and certainty in their order); every known
+    verdict or certainty level appears as a column, zero when absent.
+    """
+    orders: Mapping[str, tuple[str, ...]] = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER}
+    counts = pd.crosstab(table[rows], table[columns])
+    column_order = list(orders.get(columns, sorted(counts.columns)))
+    counts = counts.reindex(columns=column_order, fill_value=0)
+    row_values = list(counts.index)
+    row_order = [v for v in orders.get(rows, sorted(row_values)) if v in row_values]
+    counts = counts.reindex(index=row_order)
+    counts.index.name, counts.columns.name = rows, columns
+    return counts.astype(int)

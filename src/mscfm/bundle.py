@@ -1,0 +1,242 @@
+"""The data bundle: one deterministic zip of the curated tables, their schemas and a README.
+
+The zip holds, under one top-level folder, the layout `mscfm.data.validate` expects
+(``data/*.csv``, ``data/datapackage.json``, ``data/schema/*.json``, ``references.bib``), plus a
+generated ``README.md`` (what each table is, sources, licences, dates) and the data licence.
+Same inputs give the same bytes: entries are sorted, timestamps and permissions are fixed.
+A bundle is written only after its extracted copy validates, so an invalid one is never published.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mscfm.errors import DataError
+
+BUNDLE_NAME = "mscfm-data.zip"
+TOP_FOLDER = "mscfm-data"
+DATA_DIR = "data"
+DESCRIPTOR = "datapackage.json"
+REFERENCES_FILE = "references.bib"
+DATA_LICENCE_FILE = "LICENSE-DATA.md"
+CODE_LICENCE = "MIT"
+DATA_LICENCE = "CC-BY-4.0"
+DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/legalcode"
+# Zip cannot store dates before 1980; used when the package records no creation date.
+FALLBACK_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+FILE_MODE = 0o644
+# A snapshot is named by its date in the file name, e.g. raw/ctgov_msc_2022-10.json.gz.
+SNAPSHOT_DATE = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A dated source a table was derived from (e.g. a registry download)."""
+
+    resource: str
+    title: str
+    path: str
+    date: str
+
+
+@dataclass(frozen=True)
+class PackageDates:
+    """When the data were curated and which dated snapshots they rest on."""
+
+    curated: str | None
+    snapshots: tuple[Snapshot, ...]
+
+
+def read_descriptor(root: Path) -> dict[str, Any]:
+    """``data/datapackage.json`` of the project at ``root``."""
+    path = root / DATA_DIR / DESCRIPTOR
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the data package descriptor ({exc})") from exc
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        raise DataError(f"{path}: expected a JSON object with a 'resources' list")
+    return descriptor
+
+
+def package_dates(descriptor: dict[str, Any]) -> PackageDates:
+    """The curation date (``created``) and the dated raw snapshots named in resource sources."""
+    created = descriptor.get("created")
+    curated = created[:10] if isinstance(created, str) and created else None
+    snapshots = []
+    for resource in descriptor["resources"]:
+        for source in resource.get("sources", []) or []:
+            path = source.get("path", "") if isinstance(source, dict) else ""
+            match = SNAPSHOT_DATE.search(Path(path).name)
+            if match:
+                snapshots.append(Snapshot(resource.get("name", "?"), source.get("title", path),
+                                          path, match.group(1)))
+    return PackageDates(curated, tuple(snapshots))
+
+
+# --------------------------------------------------------------------------- the README
+
+
+def _count_rows(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8", newline="") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _tables_section(root: Path, descriptor: dict[str, Any]) -> list[str]:
+    lines = ["## The tables", "",
+             "| file | rows | what one row is |", "|---|---|---|"]
+    for resource in descriptor["resources"]:
+        path = resource.get("path", "")
+        rows = _count_rows(root / DATA_DIR / path)
+        lines.append(f"| `data/{path}` | {'' if rows is None else rows} "
+                     f"| {_cell(resource.get('description', ''))} |")
+    lines += ["", "Each table's columns (type, unit, constraints, meaning) are described in "
+              "`data/schema/<table>.schema.json` (Frictionless Table Schema); "
+              "`data/datapackage.json` (Frictionless Data Package) lists the tables and links "
+              "them to their schemas.", ""]
+    return lines
+
+
+def _external_sources(descriptor: dict[str, Any]) -> list[str]:
+    seen: dict[str, str] = {}
+    for resource in descriptor["resources"]:
+        for source in resource.get("sources", []) or []:
+            if isinstance(source, dict) and source.get("url"):
+                seen.setdefault(source["url"], source.get("title", source["url"]))
+    return [f"- {title}: <{url}>" for url, title in sorted(seen.items())]
+
+
+def _sources_section(descriptor: dict[str, Any]) -> list[str]:
+    lines = ["## Sources", "",
+             "Every row names its source in the column `source`, a key of `references.bib` "
+             "(BibTeX; each entry has a DOI, PMID, NCT number or URL), and says where in that "
+             "source the value was read in the column `locator`. A value nobody read in a "
+             "source is left empty, and the row's `note` says why.", ""]
+    external = _external_sources(descriptor)
+    if external:
+        lines += ["Sources named by the data package itself:", "", *external, ""]
+    return lines
+
+
+def _dates_section(dates: PackageDates) -> list[str]:
+    lines = ["## Dates", ""]
+    lines.append(f"- Data package created (curation date): {dates.curated or 'not recorded'}")
+    for snap in dates.snapshots:
+        lines.append(f"- Table `{snap.resource}` is derived from a snapshot dated {snap.date}: "
+                     f"{snap.title} (`data/{snap.path}` in the report's repository; not "
+                     "included in this bundle)")
+    return [*lines, ""]
+
+
+def _licence_section() -> list[str]:
+    return ["## Licence", "",
+            f"The data (everything under `data/`) are released under {DATA_LICENCE} "
+            f"(Creative Commons Attribution 4.0 International, <{DATA_LICENCE_URL}>): you may "
+            "share and adapt them for any purpose if you credit the report, link the licence "
+            f"and say what you changed (see `{DATA_LICENCE_FILE}`). The code that checks and "
+            f"uses them is released under the {CODE_LICENCE} licence in the report's "
+            "repository.", "",
+            "## Checking the bundle", "",
+            "From a clone of the report's repository: `mscfm validate --root <this folder>` "
+            "checks every table against its schema and prints each problem as "
+            "file:row:column.", ""]
+
+
+def render_readme(root: Path, descriptor: dict[str, Any]) -> str:
+    """The bundle's README.md, from the package descriptor (no timestamps: deterministic)."""
+    title = descriptor.get("title") or descriptor.get("name") or "Curated data"
+    lines = [f"# {title}", ""]
+    if descriptor.get("description"):
+        lines += [descriptor["description"], ""]
+    lines += _tables_section(root, descriptor)
+    lines += _sources_section(descriptor)
+    lines += _dates_section(package_dates(descriptor))
+    lines += _licence_section()
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the zip
+
+
+def bundle_members(root: Path) -> dict[str, Path]:
+    """Archive name (inside the top folder) -> file on disk, for every file that is bundled."""
+    data = root / DATA_DIR
+    members = {f"{DATA_DIR}/{DESCRIPTOR}": data / DESCRIPTOR}
+    for path in [*data.glob("*.csv"), *(data / "schema").glob("*.json")]:
+        members[path.relative_to(root).as_posix()] = path
+    for name in (REFERENCES_FILE, DATA_LICENCE_FILE):
+        if (root / name).is_file():
+            members[name] = root / name
+    missing = [name for name in (f"{DATA_DIR}/{DESCRIPTOR}", REFERENCES_FILE)
+               if not members.get(name, Path()).is_file()]
+    if missing:
+        raise DataError(f"cannot bundle the data of {root}: missing {', '.join(missing)}")
+    return members
+
+
+def _timestamp(dates: PackageDates) -> tuple[int, int, int, int, int, int]:
+    if dates.curated and re.fullmatch(r"\d{4}-\d{2}-\d{2}", dates.curated):
+        year, month, day = (int(part) for part in dates.curated.split("-"))
+        if year >= 1980:
+            return (year, month, day, 0, 0, 0)
+    return FALLBACK_TIMESTAMP
+
+
+def _zip_bytes(entries: dict[str, bytes], timestamp: tuple[int, ...]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(f"{TOP_FOLDER}/{name}", date_time=timestamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the permissions below mean the same everywhere
+            info.external_attr = FILE_MODE << 16
+            archive.writestr(info, entries[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def build_bundle(root: Path) -> bytes:
+    """The bundle of the project at ``root``, as bytes (not yet validated)."""
+    descriptor = read_descriptor(root)
+    entries = {name: path.read_bytes() for name, path in bundle_members(root).items()}
+    entries["README.md"] = render_readme(root, descriptor).encode("utf-8")
+    return _zip_bytes(entries, _timestamp(package_dates(descriptor)))
+
+
+def validate_bundle(payload: bytes) -> list:
+    """Extract a bundle into a temporary folder and validate it like the project's data."""
+    from mscfm import data  # the validator is heavy (pandas); import it only when needed
+
+    with tempfile.TemporaryDirectory(prefix="mscfm-bundle-") as tmp:
+        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+            archive.extractall(tmp)
+        return data.validate(Path(tmp) / TOP_FOLDER)
+
+
+def write_bundle(root: Path, out: Path) -> Path:
+    """Write the validated bundle of ``root`` to ``out`` atomically; raise DataError if invalid."""
+    payload = build_bundle(root)
+    problems = validate_bundle(payload)
+    if problems:
+        listing = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise DataError(f"the bundled data do not validate; {out} not written:\n{listing}{more}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".incoming")
+    tmp.write_bytes(payload)
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,73 @@
+"""The real book, built once per session: every page in HTML, every chapter in the PDF, and the
+executed notebooks reproduce under nbval."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mscfm.pipeline import book
+from mscfm.pipeline.toc import toc_files
+
+pytestmark = pytest.mark.slow
+
+
+def _title(root: Path, item: str) -> str:
+    if "_executed/" in item:
+        nb = json.loads((root / f"{item}.ipynb").read_text(encoding="utf-8"))
+        text = next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    else:
+        text = (root / f"{item}.md").read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if ln.startswith("# "))
+    return line[2:].strip()
+
+
+def test_html_has_every_page_of_the_toc(built_book: Path) -> None:
+    html = built_book / book.HTML_DIR
+    assert (html / "index.html").is_file()
+    for item in toc_files(built_book):
+        page = html / f"{item}.html"
+        assert page.is_file(), f"{page} missing"
+        assert _title(built_book, item).split(":")[0] in page.read_text(encoding="utf-8")
+
+
+def test_pdf_exists_with_every_chapter_title(built_book: Path) -> None:
+    pdf = built_book / book.PDF_PATH
+    assert pdf.is_file() and pdf.stat().st_size > 10_000
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split()).lower()
+    for item in toc_files(built_book):
+        if item == "book/intro":
+            continue
+        title = " ".join(_title(built_book, item).split()).lower()
+        assert title in flat, f"chapter title {title!r} not found in the PDF text"
+
+
+def test_executed_notebooks_reproduce_under_nbval(built_book: Path) -> None:
+    executed = sorted((built_book / "book" / "_executed").glob("*.ipynb"))
+    assert executed
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval",
+            "--nbval-sanitize-with",
+            str(built_book / "nbval_sanitize.cfg"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--nbval-cell-timeout=600",
+            *map(str, executed),
+        ],
+        cwd=built_book,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
