@@ -243,12 +243,104 @@ def test_crosstab_keeps_every_verdict_column_in_order() -> None:
 # --------------------------------------------------------------------------- methods page
 
 
-def methods_rules_section() -> str:
+def methods_section(title: str) -> str:
     text = (ROOT / "book" / "methods.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Verdict rules\n\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
-    assert match, "book/methods.md has no '## Verdict rules' section"
+    match = re.search(rf"^## {title}\n\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    assert match, f"book/methods.md has no '## {title}' section"
     return match.group(1).strip()
 
 
 def test_methods_page_states_the_rules_verbatim() -> None:
-    assert methods_rules_section() == claims.rules_markdown().strip()
+    assert methods_section("Verdict rules") == claims.rules_markdown().strip()
+
+
+def test_methods_page_states_the_certainty_rating_verbatim() -> None:
+    assert methods_section("Strength of evidence") == claims.certainty_markdown().strip()
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def load_real(name: str) -> pd.DataFrame:
+    """A curated table as the package loads it (validated and typed)."""
+    from mscfm import data
+
+    return data.load(name, root=ROOT)
+
+
+@pytest.fixture(scope="module")
+def real() -> dict[str, pd.DataFrame]:
+    return {name: load_real(name) for name in ("claims", "claim_evidence", "certainty")}
+
+
+def test_every_real_claim_gets_one_known_verdict(real: dict[str, pd.DataFrame]) -> None:
+    table = claims.ledger(real["claims"], real["claim_evidence"], real["certainty"])
+    assert sorted(table["claim_id"]) == sorted(real["claims"]["id"])
+    assert set(table["verdict"]) <= set(claims.VERDICTS)
+    assert set(table["certainty"]) <= set(claims.CERTAINTY_ORDER)
+    counts = real["claim_evidence"]["claim_id"].value_counts()
+    assert list(table["n_evidence"]) == [int(counts.get(c, 0)) for c in table["claim_id"]]
+
+
+def test_fm_claims_with_only_null_searches_are_unsupported(
+        real: dict[str, pd.DataFrame]) -> None:
+    evidence = real["claim_evidence"]
+    kinds = evidence.groupby("claim_id")["evidence_kind"].agg(set)
+    null_only = {c for c, k in kinds.items() if k == {NULL}}
+    fm = set(real["claims"].loc[real["claims"]["fm_specific"], "id"])
+    table = claims.ledger(real["claims"], evidence, real["certainty"]).set_index("claim_id")
+    for claim_id in sorted(null_only & fm):
+        assert table.loc[claim_id, "verdict"] == "unsupported"
+        assert table.loc[claim_id, "certainty"] == claims.NO_EVIDENCE
+
+
+def test_verdict_table_filters_one_chapter(real: dict[str, pd.DataFrame]) -> None:
+    chapter = sorted(real["claims"]["chapter"])[0]
+    table = claims.verdict_table(chapter=chapter)
+    expected = sorted(real["claims"].loc[real["claims"]["chapter"] == chapter, "id"])
+    assert list(table["claim_id"]) == expected
+    with pytest.raises(ValueError, match="no claims"):
+        claims.verdict_table(chapter="99_nowhere")
+
+
+def test_summary_key_numbers_come_from_the_linked_rows(real: dict[str, pd.DataFrame]) -> None:
+    """Rebuild one pooled key number by hand from pooled.csv and find it in the summary."""
+    summary = claims.summary_of_findings().set_index("claim_id")
+    evidence = claims.counted(real["claim_evidence"])
+    links = evidence.loc[evidence["table"] == "pooled"].dropna(subset=["row_id"])
+    if links.empty:
+        pytest.skip("no evidence row links a pooled estimate")
+    pooled = load_real("pooled").set_index("id")
+    for link in links.itertuples(index=False):
+        row = pooled.loc[link.row_id]
+        interval = f"({row['ci_lb']:.2f} to {row['ci_ub']:.2f})"
+        if interval in summary.loc[link.claim_id, "key_numbers"]:
+            return
+    pytest.fail("no pooled interval of a linked row appears in the summary of findings")
+
+
+# --------------------------------------------------------------------------- key numbers
+
+POOLED = pd.DataFrame({"id": ["p1", "p2"], "outcome": ["pain", "fatigue"],
+                       "measure": ["SMD", "OR"], "estimate": [-0.5, 3.0],
+                       "ci_lb": [-0.81, 1.0], "ci_ub": [-0.19, 9.25], "k": [7, 12]})
+
+
+def linked(*rows: tuple[str, str, str]) -> pd.DataFrame:
+    """Evidence rows (direction, strength, pooled row id) of kind indirect_condition."""
+    frame = evidence(*[(INDIRECT[0], direction, strength) for direction, strength, _ in rows])
+    return frame.assign(table="pooled", row_id=[r for _, _, r in rows])
+
+
+def test_key_numbers_show_both_sides_of_a_contested_claim() -> None:
+    rows = linked((SUPPORTS, STRONG, "p1"), (SUPPORTS, STRONG, "p1"), (CONTRADICTS, WEAK, "p2"))
+    text = claims.key_numbers(rows, {"pooled": POOLED})
+    assert text == ("pain: SMD -0.50 (-0.81 to -0.19), k = 7; "
+                    "against: fatigue: OR 3.00 (1.00 to 9.25), k = 12")
+
+
+def test_key_numbers_skip_neutral_rows_and_report_broken_links() -> None:
+    rows = linked((NEUTRAL, STRONG, "p1"))
+    assert claims.key_numbers(rows, {"pooled": POOLED}) == ""
+    with pytest.raises(DataError, match="row E01.*no row 'p9' in pooled.csv"):
+        claims.key_numbers(linked((SUPPORTS, WEAK, "p9")), {"pooled": POOLED})

@@ -303,3 +303,168 @@ def crosstab(table: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
     counts = counts.reindex(index=row_order)
     counts.index.name, counts.columns.name = rows, columns
     return counts.astype(int)
+
+
+# --------------------------------------------------------------------------- summary of findings
+
+MAX_KEY_NUMBERS = 2
+UNNAMED_MEASURES = ("not_stated", "")  # pooled.measure values that name no measure
+SUMMARY_COLUMNS = ["claim_id", "claim", "verdict", "certainty", "key_numbers"]
+
+
+def _num(value: object) -> str:
+    """A number as printed in the summary: integers with thousands separators, else 2 dp."""
+    number = float(value)  # type: ignore[arg-type]
+    return f"{int(number):,}" if number.is_integer() else f"{number:.2f}"
+
+
+def _est(value: object) -> str:
+    """An estimate or interval bound: always two decimals."""
+    return f"{float(value):.2f}"  # type: ignore[arg-type]
+
+
+def _present(value: object) -> bool:
+    return value is not None and value is not pd.NA and not (
+        isinstance(value, float) and value != value) and str(value) != ""
+
+
+def _pooled(row: pd.Series) -> str:
+    measure = "" if row["measure"] in UNNAMED_MEASURES else f"{row['measure']} "
+    text = f"{row['outcome']}: {measure}{_est(row['estimate'])}"
+    if _present(row["ci_lb"]) and _present(row["ci_ub"]):
+        text += f" ({_est(row['ci_lb'])} to {_est(row['ci_ub'])})"
+    return text + (f", k = {_num(row['k'])}" if _present(row["k"]) else "")
+
+
+def _outcome(row: pd.Series) -> str:
+    value = row["mean"] if _present(row["mean"]) else row["median"]
+    shown = f" {row['value_type']} {_est(value)}" if _present(value) else ""
+    size = f" (n = {_num(row['n'])})" if _present(row["n"]) else ""
+    return f"{row['outcome']}, {row['timepoint']}, {row['arm_role']} arm:{shown}{size}"
+
+
+def _study(row: pd.Series) -> str:
+    return f"{row['id']}: {_num(row['n_arms'])} arms, n = {_num(row['n_randomized'])}"
+
+
+def _preclinical(row: pd.Series) -> str:
+    parts = [f"{_num(row[c])} {label}" for c, label in (("k_studies", "studies"),
+                                                        ("n_animals", "animals"))
+             if _present(row[c])]
+    return f"{row['id']}: " + ", ".join(parts) if parts else ""
+
+
+def _cost(row: pd.Series) -> str:
+    low, high = row["low"], row["high"]
+    span = _num(low) if not _present(high) or low == high else f"{_num(low)} to {_num(high)}"
+    return f"{row['currency']} {span} {row['unit']} ({row['year']})"
+
+
+def _product(row: pd.Series) -> str:
+    return f"{row['product']}: {row['event']} by {row['regulator']}, {row['date']:%Y}"
+
+
+def _regulatory(row: pd.Series) -> str:
+    if _present(row["number"]):
+        return f"{row['regulator']}: {_num(row['number'])} {row['number_unit']}"
+    return f"{row['regulator']} {row['kind']}, {row['date']:%Y-%m-%d}"
+
+
+def _search(row: pd.Series) -> str:
+    return f"search {row['id']}: {_num(row['n_relevant'])} relevant hits"
+
+
+# table -> (key column, formatter). Tables not listed give no key number.
+KEY_NUMBER_FORMATS: dict[str, tuple[str, Callable[[pd.Series], str]]] = {
+    "pooled": ("id", _pooled), "outcomes": ("id", _outcome), "studies": ("id", _study),
+    "preclinical": ("id", _preclinical), "costs": ("id", _cost), "products": ("id", _product),
+    "regulatory": ("id", _regulatory), "searches": ("id", _search),
+}
+
+
+def linked_tables(evidence: pd.DataFrame) -> list[str]:
+    """Data tables that decisive evidence rows point into and that give key numbers."""
+    decisive = counted(evidence)
+    names = set(decisive.loc[decisive["row_id"].map(_present), "table"].dropna())
+    return sorted(names & set(KEY_NUMBER_FORMATS))
+
+
+def _link_text(link: object, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Key-number text of the data row an evidence row links to ("" if it gives none)."""
+    if link.table not in KEY_NUMBER_FORMATS or not _present(link.row_id):
+        return ""
+    if link.table not in tables:
+        raise DataError(f"claim_evidence: row {link.id} links table {link.table!r}, "
+                        "which was not loaded for the summary of findings")
+    key, fmt = KEY_NUMBER_FORMATS[link.table]
+    linked = tables[link.table]
+    linked = linked.loc[linked[key] == link.row_id]
+    if linked.empty:
+        raise DataError(f"claim_evidence: row {link.id}, column 'row_id': no row "
+                        f"{link.row_id!r} in {link.table}.csv")
+    text = fmt(linked.iloc[0])
+    return f"against: {text}" if text and link.direction == CONTRADICTS else text
+
+
+def key_numbers(rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
+                limit: int = MAX_KEY_NUMBERS) -> str:
+    """Short text built from the data rows linked by a claim's decisive evidence.
+
+    The strongest linked supporting row and the strongest linked contradicting row come first
+    (so a contested claim shows both sides), then the others by strength; at most `limit`
+    distinct texts. Contradicting rows are marked "against:".
+    """
+    decisive = counted(rows)
+    decisive = decisive.assign(_rank=decisive["strength"].map(STRENGTH_RANK))
+    decisive = decisive.sort_values(["_rank", "id"], ascending=[False, True], kind="stable")
+    texts = [(link.direction, _link_text(link, tables))
+             for link in decisive.itertuples(index=False)]
+    texts = [(direction, text) for direction, text in texts if text]
+    leaders = [next((t for t in texts if t[0] == d), None) for d in (SUPPORTS, CONTRADICTS)]
+    ordered = [t for t in leaders if t is not None] + texts
+    return "; ".join(list(dict.fromkeys(text for _, text in ordered))[:limit])
+
+
+def summary_of_findings(tables: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """One row per claim: verdict, certainty and key numbers from the linked data rows.
+
+    `tables` maps table names to frames; missing ones are loaded with `mscfm.data.load`.
+    """
+    from mscfm import data
+
+    given = dict(tables or {})
+    for name in ("claims", "claim_evidence", "certainty"):
+        given.setdefault(name, data.load(name))
+    claims, evidence = given["claims"], given["claim_evidence"]
+    for name in linked_tables(evidence):
+        given.setdefault(name, data.load(name))
+    table = ledger(claims, evidence, given["certainty"])
+    table["key_numbers"] = [key_numbers(_of_claim(evidence, c), given) for c in table["claim_id"]]
+    return table.loc[:, SUMMARY_COLUMNS]
+
+
+def downgrades(ledger_table: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
+    """The certainty rows that move a rated claim's level (levels not 0), with their reasons,
+    for claims in `ledger_table` whose certainty is not "no evidence"; sorted by claim and id."""
+    rated = ledger_table.loc[ledger_table["certainty"] != NO_EVIDENCE, "claim_id"]
+    rows = adjustments.loc[adjustments["claim_id"].isin(rated) & (adjustments["levels"] != 0)]
+    rows = rows.sort_values(["claim_id", "id"], kind="stable")
+    return rows.loc[:, ["claim_id", "start", "domain", "levels", "reason"]].reset_index(drop=True)
+
+
+def certainty_markdown() -> str:
+    """How certainty is rated, as Markdown, verbatim on the methods page."""
+    levels = ", ".join(f"*{level}*" for level in CERTAINTY_ORDER[:-1])
+    return (
+        "The strength of the evidence behind each verdict is rated in the spirit of GRADE, on "
+        f"four levels ({levels}). Each claim's rows in the certainty table name a starting "
+        "level (*high* when the best evidence comes from randomized trials, *low* otherwise) "
+        "and one adjustment each: a domain (risk of bias, inconsistency, indirectness, "
+        "imprecision, publication bias, or an upgrade for a large effect), the number of "
+        "levels it moves (negative for a downgrade) and a one-line reason. The rating is the "
+        "starting level plus the sum of the adjustments, held within *very low* and *high*. A "
+        f"claim with no certainty rows starts at *{DEFAULT_START}* with no adjustment. A claim "
+        "with no row that supports or contradicts it is rated "
+        f"*{NO_EVIDENCE}*. The adjustments and their reasons are listed, claim by claim, "
+        "in the chapter on verdicts.\n"
+    )

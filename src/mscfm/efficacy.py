@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from mscfm import effects, meta
 
@@ -263,6 +264,20 @@ def _unit(measure: str, reason: str, scale: str) -> str:
 
 # --------------------------------------------------------------------------- the analysis
 
+def study_effects(selection: Selection, measure: str, level: float = 0.95
+                  ) -> tuple[str, str, str, pd.DataFrame]:
+    """Measure used, why, its unit, and the pairs with yi, vi and a z-based CI per study."""
+    pairs = selection.pairs
+    columns = [*PAIR_COLUMNS, "yi", "vi", "ci_lb", "ci_ub"]
+    if pairs.empty:
+        return measure, "no study qualifies", "", pd.DataFrame(columns=columns)
+    used, reason, factor = choose_measure(pairs, measure)
+    es = effect_sizes(pairs, used, factor)
+    half = _z(level) * np.sqrt(es.vi)
+    table = pairs.assign(yi=es.yi, vi=es.vi, ci_lb=es.yi - half, ci_ub=es.yi + half)
+    return used, reason, _unit(used, reason, str(pairs["scale"].iloc[0])), table
+
+
 def analyse(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str = "VAS pain",
             timepoint_months: float = 6, measure: str = "MD", method: str = "REML",
             test: str = "knha", condition: str = "knee OA", value_type: str = "change",
@@ -275,22 +290,34 @@ def analyse(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str = "VAS p
             f"{selection.k} {'study' if selection.k == 1 else 'studies'} with MSC and control "
             f"arms for {outcome!r} ({value_type}) at {timepoint_months:g} months in "
             f"condition {condition!r}: at least 2 are needed to pool", selection)
-    used, reason, factor = choose_measure(selection.pairs, measure)
-    es = effect_sizes(selection.pairs, used, factor)
-    result = meta.rma(es.yi, es.vi, method=method, test=test, level=level, labels=es.labels,
-                      measure=used)
-    table = selection.pairs.copy()
-    half = float(_z(level)) * np.sqrt(es.vi)
-    table = table.assign(yi=es.yi, vi=es.vi, ci_lb=es.yi - half, ci_ub=es.yi + half,
-                         weight=result.weights)
-    scale = str(selection.pairs["scale"].iloc[0])
-    return EfficacyAnalysis(selection, used, reason, _unit(used, reason, scale), table, result)
+    used, reason, unit, table = study_effects(selection, measure, level)
+    result = meta.rma(table["yi"], table["vi"], method=method, test=test, level=level,
+                      labels=list(table["label"]), measure=used)
+    table = table.assign(weight=result.weights)
+    return EfficacyAnalysis(selection, used, reason, unit, table, result)
 
 
 def _z(level: float) -> float:
-    from scipy import stats
-
     return float(stats.norm.ppf(1 - (1 - level) / 2))
+
+
+def result_sentence(a: EfficacyAnalysis) -> str:
+    """The pooled result in one sentence (for the prose, via glue)."""
+    r = a.result
+    test = "Knapp-Hartung t" if r.test == "knha" else "z"
+    return (f"Pooling {r.k} studies ({', '.join(r.labels)}) with the {r.method} estimator and "
+            f"the {test} test gives a {a.measure} of {r.estimate:.2f} {a.unit} for MSC minus "
+            f"control (95% CI {r.ci_lb:.2f} to {r.ci_ub:.2f}; p = {r.pval:.3f}), with a 95% "
+            f"prediction interval of {r.pi_lb:.2f} to {r.pi_ub:.2f}; tau^2 = {r.tau2:.2f}, "
+            f"I^2 = {r.I2:.0f}%.")
+
+
+def no_pool_sentence(selection: Selection, reason: str) -> str:
+    """Why no pooled estimate exists, naming what was found."""
+    found = ", ".join(selection.pairs["study_id"]) or "none"
+    left = "; ".join(f"{row.study_id}: {row.reason}" for row in selection.excluded.itertuples())
+    return (f"No pooled estimate is possible: {reason}. Comparisons found: {found}."
+            + (f" Left out: {left}." if left else ""))
 
 
 def estimator_table(analysis: EfficacyAnalysis) -> pd.DataFrame:
@@ -391,3 +418,18 @@ def _ci_text(lb: float, ub: float) -> str:
     if _missing(lb) or _missing(ub):
         return ""
     return f"{lb:.2f} to {ub:.2f}"
+
+
+# --------------------------------------------------------------------------- one trial
+
+def trial_outcomes(outcomes: pd.DataFrame, study_id: str) -> pd.DataFrame:
+    """All curated rows of one trial with a value, as a display table sorted by outcome and
+    arm: mean and SD for continuous rows, events of n (and percent) for counts."""
+    rows = outcomes[(outcomes["study_id"] == study_id)
+                    & (outcomes["mean"].notna() | outcomes["events"].notna())]
+    if rows.empty:
+        raise ValueError(f"no outcome rows with values for study_id {study_id!r}")
+    percent = 100 * rows["events"].astype(float) / rows["n"].astype(float)
+    table = rows.assign(percent=percent)[["id", "outcome", "timepoint", "arm", "arm_role", "n",
+                                          "mean", "sd", "events", "percent"]]
+    return table.sort_values(["outcome", "arm_role", "id"], ignore_index=True)

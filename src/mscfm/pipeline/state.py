@@ -1,70 +1,82 @@
-"""What a chapter's executed copy depends on, by content hash, and whether it must re-run.
+"""What a chapter's executed copy depends on, and whether it must re-run (doit's dependency DB).
 
 A chapter depends on its notebook, its parameter values, the data files it declares, the package
-code and the lock files. Hashes, not timestamps: touching a file changes nothing, and reverting a
-change brings back the earlier fingerprint only together with the earlier inputs.
+code and the lock files. Each chapter is a doit task whose ``file_dep`` are those files (checked by
+MD5, so touching a file changes nothing and a real change always counts) and whose ``uptodate`` is
+``config_changed(parameters)``. We use doit's dependency database for the bookkeeping and run the
+tasks on our own worker pool (which keeps papermill imported between chapters).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from doit.dependency import Dependency, JsonDB, MD5Checker
+from doit.task import Task
+from doit.tools import config_changed
+
 import mscfm
 from mscfm.pipeline.notebooks import Chapter
 
-STATE_FILE = ".mscfm/state.json"
+STATE_FILE = ".mscfm/doit-state.json"
 LOCK_FILES = ("requirements.txt", "constraints.txt")
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
-
-
-def _sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+_CONFIG_KEY = "_config_changed"  # where doit's config_changed keeps its hash
 
 
 @lru_cache(maxsize=1)
-def package_hash() -> str:
-    """Hash of the mscfm package source that the notebooks will import."""
+def package_files() -> tuple[str, ...]:
+    """The mscfm package source that the notebooks import (absolute paths)."""
     package = Path(mscfm.__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return tuple(str(p) for p in sorted(package.rglob("*.py")))
 
 
-def fingerprint(chapter: Chapter, parameters: dict[str, Any], root: Path) -> dict[str, str]:
-    """Every input of one chapter execution, as name -> content hash."""
-    parts = {
-        "notebook": sha256_file(chapter.source),
-        "parameters": _sha256_text(json.dumps(parameters, sort_keys=True, default=str)),
-        "package": package_hash(),
-        "lock": _sha256_text("".join(sha256_file(root / f) for f in LOCK_FILES)),
-    }
-    for item in chapter.inputs:
-        parts[item] = sha256_file(root / item)
-    return parts
+def chapter_task(chapter: Chapter, parameters: dict[str, Any], root: Path) -> Task:
+    """The doit task of one chapter execution."""
+    file_dep = [
+        str(chapter.source),
+        *(str(root / item) for item in chapter.inputs),
+        *(str(root / name) for name in LOCK_FILES if (root / name).exists()),
+        *package_files(),
+    ]
+    task = Task(
+        chapter.name,
+        actions=None,
+        file_dep=file_dep,
+        targets=[str(chapter.executed_path(root))],
+        uptodate=[config_changed(parameters)],
+    )
+    task.init_options()
+    return task
 
 
-def _describe_change(old: dict[str, str], new: dict[str, str]) -> str:
-    changed = sorted(k for k in new if old.get(k) != new[k])
-    removed = sorted(k for k in old if k not in new)
-    labels = {
-        "notebook": "notebook changed",
-        "parameters": "parameters changed",
-        "package": "package code changed",
-        "lock": "lock file changed",
-    }
-    reasons = [labels.get(k, f"data changed: {k}") for k in changed]
-    reasons += [f"input no longer declared: {k}" for k in removed]
-    return "; ".join(reasons)
+def _label(path: str, chapter: Chapter, root: Path) -> str:
+    if path == str(chapter.source):
+        return "notebook changed"
+    if path in package_files():
+        return "package code changed"
+    relative = Path(path).relative_to(root).as_posix() if path.startswith(str(root)) else path
+    if relative in LOCK_FILES:
+        return "lock file changed"
+    return f"data changed: {relative}"
+
+
+def _describe(reasons: dict[str, list], chapter: Chapter, root: Path) -> str:
+    labels: list[str] = []
+    for key in ("changed_file_dep", "added_file_dep", "removed_file_dep"):
+        for path in reasons.get(key, []):
+            label = _label(path, chapter, root)
+            if key == "removed_file_dep" and label.startswith("data"):
+                label = f"input no longer declared: {label.removeprefix('data changed: ')}"
+            if label not in labels:
+                labels.append(label)
+    if reasons.get("uptodate_false"):
+        labels.append("parameters changed")
+    if reasons.get("missing_target") and not labels:
+        labels.append("executed copy missing")
+    return "; ".join(labels)
 
 
 @dataclass(frozen=True)
@@ -73,39 +85,36 @@ class Decision:
     parameters: dict[str, Any]
     rerun: bool
     reason: str
-    fingerprint: dict[str, str]
+    task: Task
 
 
 class BuildState:
-    """The fingerprints of the last successful execution of each chapter."""
+    """doit's record of the last successful execution of each chapter."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.path = root / STATE_FILE
-        try:
-            self.entries: dict[str, dict] = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.entries = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = Dependency(JsonDB, str(self.path), checker_cls=MD5Checker)
 
     def decide(
         self, chapter: Chapter, parameters: dict[str, Any], root: Path, force: bool = False
     ) -> Decision:
-        new = fingerprint(chapter, parameters, root)
-        old = self.entries.get(chapter.name)
+        task = chapter_task(chapter, parameters, root)
+        status = self.db.get_status(task, {task.name: task}, get_log=True)
         if force:
             reason = "forced (--force)"
-        elif old is None:
+        elif _CONFIG_KEY not in self.db.get_values(task.name):
             reason = "never executed"
-        elif not chapter.executed_path(root).exists():
-            reason = "executed copy missing"
+        elif status.status == "up-to-date":
+            reason = ""
         else:
-            reason = _describe_change(old, new)
-        return Decision(chapter, parameters, bool(reason), reason or "up to date", new)
+            reason = _describe(status.reasons, chapter, root) or "out of date"
+        return Decision(chapter, parameters, bool(reason), reason or "up to date", task)
 
     def record(self, decision: Decision) -> None:
-        self.entries[decision.chapter.name] = decision.fingerprint
+        decision.task.save_extra_values()
+        self.db.save_success(decision.task)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(self.path)
+        self.db.close()
