@@ -344,3 +344,92 @@ def test_key_numbers_skip_neutral_rows_and_report_broken_links() -> None:
     assert claims.key_numbers(rows, {"pooled": POOLED}) == ""
     with pytest.raises(DataError, match="row E01.*no row 'p9' in pooled.csv"):
         claims.key_numbers(linked((SUPPORTS, WEAK, "p9")), {"pooled": POOLED})
+
+
+# --------------------------------------------------------------------------- chapter helpers
+
+LEDGER = pd.DataFrame({
+    "claim_id": ["C01", "C02", "C03", "C04"],
+    "claim_type": ["background", "mechanism", "mechanism", "safety"],
+    "chapter": ["02_fibromyalgia", "04_inflammation", "04_inflammation", "08_safety"],
+    "verdict": ["supported", "indirect", "unsupported", "supported"],
+    "certainty": ["low", "very low", claims.NO_EVIDENCE, "high"],
+})
+
+
+def test_select_claim_types_filters_and_validates() -> None:
+    assert list(claims.select_claim_types(LEDGER, ["mechanism"])["claim_id"]) == ["C02", "C03"]
+    assert len(claims.select_claim_types(LEDGER, [])) == 4
+    with pytest.raises(ValueError, match="claim_types.*'anecdote'"):
+        claims.select_claim_types(LEDGER, ["anecdote"])
+
+
+@pytest.mark.parametrize("level, expected", [
+    (claims.NO_EVIDENCE, ["C01", "C02", "C03", "C04"]), ("very low", ["C01", "C02", "C04"]),
+    ("low", ["C01", "C04"]), ("moderate", ["C04"]), ("high", ["C04"]),
+])
+def test_at_least_keeps_levels_at_or_above(level: str, expected: list[str]) -> None:
+    assert list(claims.at_least(LEDGER, level)["claim_id"]) == expected
+
+
+def test_at_least_refuses_unknown_level() -> None:
+    with pytest.raises(ValueError, match="min_certainty='best'"):
+        claims.at_least(LEDGER, "best")
+
+
+def test_counts_cover_every_value() -> None:
+    verdicts = claims.counts_by(LEDGER, "verdict")
+    assert list(verdicts) == list(claims.VERDICTS)
+    assert verdicts == {"supported": 2, "partly supported": 0, "indirect": 1,
+                        "unsupported": 1, "contradicted": 0}
+    assert claims.counts_by(LEDGER, "certainty")["moderate"] == 0
+
+
+def test_claim_ids_by_chapter() -> None:
+    ids = claims.claim_ids_by_chapter(LEDGER)
+    assert ids["04_inflammation"] == "C02, C03"
+    assert ids["07_efficacy"] == "none"
+
+
+def test_fm_core_counts_take_fm_mechanism_and_efficacy_claims() -> None:
+    claim_rows = pd.DataFrame({"id": ["C01", "C02", "C03", "C04"],
+                               "fm_specific": [True, True, False, True],
+                               "claim_type": ["background", "mechanism", "mechanism", "safety"]})
+    counts = claims.fm_core_counts(claim_rows, LEDGER)
+    assert counts["n_core"] == 1 and counts["n_core_indirect"] == 1
+    assert counts["n_core_unsupported"] == 0
+
+
+def test_clinical_fm_searches() -> None:
+    searches = pd.DataFrame({"scope": ["clinical FM", "clinical FM / registry", "registry"],
+                             "n_relevant": [0, 2, 5]})
+    assert claims.clinical_fm_searches(searches) == {"n_fm_searches": 2, "n_fm_search_hits": 2}
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_verdicts_by_type_draws_the_counts() -> None:
+    from mscfm.plots import verdicts as verdict_plots
+    from mscfm.plots.style import alt_text
+
+    counts = claims.crosstab(LEDGER, "claim_type", "verdict")
+    fig = verdict_plots.verdicts_by_type(counts)
+    ax = fig.axes[0]
+    widths: dict[float, float] = {}
+    for bar in ax.patches:
+        widths[round(bar.get_y(), 3)] = widths.get(round(bar.get_y(), 3), 0) + bar.get_width()
+    assert sorted(widths.values()) == [1, 1, 2]  # safety, background: 1 each; mechanism: 2
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["background", "mechanism", "safety"]
+    assert "Stacked horizontal bar" in alt_text(fig)
+
+
+def test_certainty_grid_annotates_each_nonzero_cell() -> None:
+    from mscfm.plots import verdicts as verdict_plots
+
+    grid = claims.crosstab(LEDGER, "verdict", "certainty")
+    fig = verdict_plots.certainty_by_verdict(grid)
+    texts = sorted(t.get_text() for t in fig.axes[0].texts if t.get_text())
+    assert texts == ["1", "1", "1", "1"]
+    with pytest.raises(ValueError, match="no claims"):
+        verdict_plots.certainty_by_verdict(grid.iloc[0:0])

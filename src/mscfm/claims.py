@@ -291,15 +291,18 @@ def verdict_table(chapter: str | None = None) -> pd.DataFrame:
 def crosstab(table: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
     """Claim counts by two ledger columns; verdict and certainty columns in their fixed order.
 
-    Rows present in the table only, sorted (verdict and certainty in their order); every known
-    verdict or certainty level appears as a column, zero when absent.
+    Rows: the values present, known values (claim types, verdicts, certainty levels) in their
+    order, then any others sorted. Columns: every known verdict or certainty level, zero when
+    absent (other columns sorted).
     """
-    orders: Mapping[str, tuple[str, ...]] = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER}
+    orders: Mapping[str, tuple[str, ...]] = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER,
+                                             "claim_type": CLAIM_TYPES}
     counts = pd.crosstab(table[rows], table[columns])
     column_order = list(orders.get(columns, sorted(counts.columns)))
     counts = counts.reindex(columns=column_order, fill_value=0)
     row_values = list(counts.index)
-    row_order = [v for v in orders.get(rows, sorted(row_values)) if v in row_values]
+    known = orders.get(rows, ())
+    row_order = [v for v in known if v in row_values] + sorted(set(row_values) - set(known))
     counts = counts.reindex(index=row_order)
     counts.index.name, counts.columns.name = rows, columns
     return counts.astype(int)
@@ -468,3 +471,90 @@ def certainty_markdown() -> str:
         f"*{NO_EVIDENCE}*. The adjustments and their reasons are listed, claim by claim, "
         "in the chapter on verdicts.\n"
     )
+
+
+# --------------------------------------------------------------------------- chapter helpers
+
+CLAIM_TYPES: tuple[str, ...] = ("background", "mechanism", "preclinical", "clinical_efficacy",
+                                "safety", "feasibility_regulatory")
+
+
+def select_claim_types(table: pd.DataFrame, claim_types: list[str]) -> pd.DataFrame:
+    """Rows of `table` whose claim_type is listed; all rows when the list is empty."""
+    unknown = sorted(set(claim_types) - set(CLAIM_TYPES))
+    if unknown:
+        raise ValueError(f"claim_types: unknown {unknown}; expected some of: "
+                         f"{', '.join(CLAIM_TYPES)}")
+    if not claim_types:
+        return table.reset_index(drop=True)
+    return table.loc[table["claim_type"].isin(claim_types)].reset_index(drop=True)
+
+
+def at_least(table: pd.DataFrame, min_certainty: str) -> pd.DataFrame:
+    """Rows whose certainty is `min_certainty` or higher ("no evidence" is the lowest)."""
+    ladder = (NO_EVIDENCE, *CERTAINTY_LEVELS)
+    if min_certainty not in ladder:
+        raise ValueError(f"min_certainty={min_certainty!r}; expected one of: {', '.join(ladder)}")
+    keep = table["certainty"].map(ladder.index) >= ladder.index(min_certainty)
+    return table.loc[keep].reset_index(drop=True)
+
+
+def slug(text: str) -> str:
+    """A glue-name fragment: "partly supported" -> "partly_supported"."""
+    return text.replace(" ", "_")
+
+
+def counts_by(table: pd.DataFrame, column: str) -> dict[str, int]:
+    """Claims per verdict or certainty level, every known value present, in display order."""
+    order = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER}[column]
+    found = table[column].value_counts()
+    return {value: int(found.get(value, 0)) for value in order}
+
+
+def article_counts(claims: pd.DataFrame) -> dict[str, int]:
+    """How the article was split: claims, FM-specific claims, article sections, and claims
+    taken from the part of the article that was read (evidence_level primary)."""
+    return {
+        "n_claims": len(claims),
+        "n_fm_specific": int(claims["fm_specific"].sum()),
+        "n_sections": int(claims["article_section"].nunique()),
+        "n_read": int((claims["evidence_level"] == "primary").sum()),
+        "n_not_read": int((claims["evidence_level"] != "primary").sum()),
+        "n_chapters": int(claims["chapter"].nunique()),
+    }
+
+
+# Chapters that test claims (the claims.csv chapter enum, less this chapter and the verdicts).
+TESTING_CHAPTERS: tuple[str, ...] = ("02_fibromyalgia", "03_msc_biology", "04_inflammation",
+                                     "05_preclinical", "06_trial_landscape", "07_efficacy",
+                                     "08_safety", "09_regulation_cost", "10_future_trial")
+
+
+def claim_ids_by_chapter(table: pd.DataFrame) -> dict[str, str]:
+    """For each testing chapter, its claim ids as text ("C01, C02"; "none" if it has none)."""
+    result = {}
+    for chapter in TESTING_CHAPTERS:
+        ids = sorted(table.loc[table["chapter"] == chapter, "claim_id"])
+        result[chapter] = ", ".join(ids) if ids else "none"
+    return result
+
+
+CORE_TYPES: tuple[str, ...] = ("mechanism", "clinical_efficacy")
+
+
+def fm_core_counts(claims: pd.DataFrame, table: pd.DataFrame) -> dict[str, int]:
+    """The article's core argument: FM-specific claims of how MSCs act or whether they help
+    (types mechanism and clinical_efficacy), in all and per verdict (keys n_core_<verdict>)."""
+    core_ids = claims.loc[claims["fm_specific"] & claims["claim_type"].isin(CORE_TYPES), "id"]
+    core = table.loc[table["claim_id"].isin(core_ids)]
+    counts = {f"n_core_{slug(v)}": n for v, n in counts_by(core, "verdict").items()}
+    return {"n_core": len(core), **counts}
+
+
+CLINICAL_FM_SCOPES: tuple[str, ...] = ("clinical FM", "clinical FM / registry")
+
+
+def clinical_fm_searches(searches: pd.DataFrame) -> dict[str, int]:
+    """Recorded searches for clinical studies of MSCs in FM: how many, and the relevant hits."""
+    rows = searches.loc[searches["scope"].isin(CLINICAL_FM_SCOPES)]
+    return {"n_fm_searches": len(rows), "n_fm_search_hits": int(rows["n_relevant"].sum())}

@@ -184,8 +184,8 @@ def reproduce_command(chapters: list[ChapterRun]) -> str:
                    for run in chapters for name, value in sorted(run.overrides().items())]
     if not assignments:
         return "make book"
-    flags = " ".join(f"-p {shlex.quote(a)}" for a in assignments)
-    return f"make venv tex && .venv/bin/mscfm build --force {flags}"
+    flags = "".join(f" \\\n    -p {shlex.quote(a)}" for a in assignments)  # one per line
+    return f"make venv tex && .venv/bin/mscfm build --force{flags}"
 
 
 def _source_section(git: GitState, build_day: str) -> list[str]:

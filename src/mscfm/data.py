@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mscfm.errors import DataError
@@ -85,15 +87,15 @@ _BOOLEANS = {"true": True, "false": False}
 
 
 def _parse_integer(text: str) -> int:
-    if not _INTEGER.fullmatch(text):
-        raise ValueError(text)
-    return int(text)
+    if not _INTEGER.fullmatch(text) or not -(2**63) <= (value := int(text)) < 2**63:
+        raise ValueError(text)  # not an integer, or too large for the Int64 column load gives
+    return value
 
 
 def _parse_number(text: str) -> float:
-    if not _NUMBER.fullmatch(text):  # rejects nan, inf, "1,5", " 2"
-        raise ValueError(text)
-    return float(text)
+    if not _NUMBER.fullmatch(text) or not math.isfinite(value := float(text)):
+        raise ValueError(text)  # rejects nan, inf, 1e999, "1,5", " 2"
+    return value
 
 
 def _parse_boolean(text: str) -> bool:
@@ -911,15 +913,23 @@ def _check_row_references(table: Table, tables: dict[str, Table],
 # --------------------------------------------------------------------------- validation
 
 
+def _base(root: Path | None) -> Path:
+    if root is not None:
+        return Path(root)
+    try:
+        return project_root()
+    except FileNotFoundError as exc:
+        raise DataError(str(exc)) from exc
+
+
 def _data_dir(root: Path | None) -> tuple[Path, str]:
     """The data folder and the prefix problems use for its files (relative to the root)."""
-    base = project_root() if root is None else Path(root)
-    return base / "data", "data/"
+    return _base(root) / "data", "data/"
 
 
 def _references_path(root: Path | None) -> Path:
     """references.bib lives at the project root (the book's bibliography uses it too)."""
-    return (project_root() if root is None else Path(root)) / REFERENCES_FILE
+    return _base(root) / REFERENCES_FILE
 
 
 def _table_problems(resource: Resource, schema: Schema, problems: list[Problem]) -> Table | None:
@@ -1076,7 +1086,7 @@ def _raise_if_invalid(name: str, report: ValidationReport) -> None:
 
 def load(name: str, root: Path | None = None) -> pd.DataFrame:
     """Table `name`, validated and typed, sorted by its primary key."""
-    base = project_root() if root is None else Path(root)
+    base = _base(root)
     resource = _resource(name, base)
     _check_declared(resource.path, base)
     report = validation_report(base)
@@ -1099,13 +1109,15 @@ def _column(fld: Field, values: list[Any]) -> pd.Series:
     if fld.type == "boolean":
         return pd.Series(values, dtype="boolean")
     if fld.type == "date":
-        return pd.Series(pd.to_datetime(values), dtype="datetime64[ns]")
+        # seconds, not nanoseconds: any year 0001-9999 fits
+        return pd.Series([pd.NaT if v is None else np.datetime64(v, "s") for v in values],
+                         dtype="datetime64[s]")
     return pd.Series(values, dtype="str")
 
 
 def load_references(root: Path | None = None) -> pd.DataFrame:
     """The entries of references.bib: key, sourcetype, year, doi, pmid, nct, url, title."""
-    base = project_root() if root is None else Path(root)
+    base = _base(root)
     _check_declared(_references_path(base), base)
     report = validation_report(base)
     relevant = [p for p in report.problems if p.file == report.references_label]

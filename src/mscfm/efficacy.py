@@ -34,6 +34,7 @@ from scipy import stats
 from mscfm import effects, meta
 
 MEASURES = ("MD", "SMD")
+MEASURE_NAMES = {"MD": "mean difference", "SMD": "standardised mean difference"}
 VALUE_TYPES = ("change", "final")
 ALL_CONDITIONS = "all"
 COMMON_RANGE = 100.0  # MD on different ranges is expressed on a 0-100 scale
@@ -95,6 +96,14 @@ def check_parameters(outcome: str, timepoint_months: float, measure: str, method
                                  ("value_type", value_type, VALUE_TYPES)):
         if value not in allowed:
             raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def check_outcome(outcome: str, outcomes: pd.DataFrame) -> None:
+    """ValueError listing the known outcome names when ``outcome`` is not one of them."""
+    known = sorted(set(outcomes["outcome"].dropna()))
+    if outcome not in known:
+        raise ValueError(f"outcome must be one of the names in data/outcomes.csv "
+                         f"({'; '.join(known)}), got {outcome!r}")
 
 
 def check_condition(condition: str, studies: pd.DataFrame) -> None:
@@ -305,8 +314,9 @@ def result_sentence(a: EfficacyAnalysis) -> str:
     """The pooled result in one sentence (for the prose, via glue)."""
     r = a.result
     test = "Knapp-Hartung t" if r.test == "knha" else "z"
+    name = MEASURE_NAMES[a.measure]
     return (f"Pooling {r.k} studies ({', '.join(r.labels)}) with the {r.method} estimator and "
-            f"the {test} test gives a {a.measure} of {r.estimate:.2f} {a.unit} for MSC minus "
+            f"the {test} test gives a {name} of {r.estimate:.2f} {a.unit} for MSC minus "
             f"control (95% CI {r.ci_lb:.2f} to {r.ci_ub:.2f}; p = {r.pval:.3f}), with a 95% "
             f"prediction interval of {r.pi_lb:.2f} to {r.pi_ub:.2f}; tau^2 = {r.tau2:.2f}, "
             f"I^2 = {r.I2:.0f}%.")

@@ -228,6 +228,20 @@ def filter_registry(registry: pd.DataFrame, condition_groups: Sequence[str] = ()
     return registry[keep].reset_index(drop=True)
 
 
+def require_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials, or ValueError when a parameter selection left none (nothing to chart)."""
+    if trials.empty:
+        raise ValueError("the selected condition groups, years and statuses match no trial; "
+                         "widen the selection")
+    return trials
+
+
+def phase_status_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials per phase (rows, in trial-phase order) and status (columns)."""
+    table = cross_counts(require_trials(trials), "phase", "status")
+    return table.loc[[p for p in PHASE_ORDER if p in table.index]]
+
+
 def _count_values(registry: pd.DataFrame, by: str) -> pd.Series:
     if by == "countries":
         values = registry["countries"].fillna("").str.split(";").explode()

@@ -102,8 +102,13 @@ def _swap_dir(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def publish(root: Path, html: Path, pdf: Path | None) -> None:
-    """Make the new book the published one."""
+def publish(root: Path, html: Path, pdf: Path | None, extras: list[Path] = ()) -> None:
+    """Make the new book the published one; the PDF and ``extras`` are also served from the
+    HTML folder (``book.pdf``, the data bundle) so a static host has them at fixed addresses."""
+    served = [(pdf, "book.pdf")] if pdf is not None else []
+    served += [(path, path.name) for path in extras if path.exists()]
+    for source, name in served:
+        shutil.copyfile(source, html / name)
     _swap_dir(html, root / HTML_DIR)
     if pdf is not None:
         target = root / PDF_PATH

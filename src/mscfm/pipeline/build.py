@@ -111,6 +111,17 @@ def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
     return outcomes
 
 
+BUNDLE_SOURCE = "_build/bundle/mscfm-data.zip"
+
+
+def write_generated_pages(root: Path) -> None:
+    """Files the book links to that are made at build time: the colophon and the data bundle."""
+    from mscfm import bundle, colophon
+
+    colophon.write_colophon(root)  # reads the parameters from the executed notebooks
+    bundle.write_bundle(root, root / BUNDLE_SOURCE)  # refuses to write an invalid bundle
+
+
 def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict[str, Any]:
     """Build the report; returns timings and what ran. Raises MscfmError on any failure."""
     out = out or sys.stdout
@@ -128,6 +139,7 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
     outcomes = execute(root, decisions, options.jobs)
     timings["execute"] = time.perf_counter() - t1
     t2 = time.perf_counter()
+    write_generated_pages(root)
     html = book.build_html(root)
     timings["html"] = time.perf_counter() - t2
     pdf = None
@@ -135,7 +147,7 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
         t3 = time.perf_counter()
         pdf = book.build_pdf(root)
         timings["pdf"] = time.perf_counter() - t3
-    book.publish(root, html, pdf)
+    book.publish(root, html, pdf, extras=[root / BUNDLE_SOURCE])
     timings["total"] = time.perf_counter() - t0
     ran = [o.name for o in outcomes]
     out.write(

@@ -44,28 +44,42 @@ def _warm_worker() -> None:
     import papermill  # noqa: F401
 
 
-def _markdown_escape(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("\n", " ")
+def _literal(value: Any) -> str:
+    """A value as a markdown code span: shown verbatim, never interpreted as markup."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", " ").replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def _plain(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def parameters_table(chapter: Chapter, used: dict[str, Any]) -> str:
     """A small markdown table of the parameters a chapter ran with."""
-    lines = [
-        ":::{admonition} Parameters used",
-        ":class: note",
-        "",
-        "| parameter | value | default | meaning |",
-        "|---|---|---|---|",
-    ]
+    lines = [":::{admonition} Parameters used", ":class: note", ""]
+    if not chapter.parameters:
+        lines.append("This chapter has no parameters.")
+    else:
+        lines += ["| parameter | value | default | meaning |", "|---|---|---|---|"]
     for name, param in chapter.parameters.items():
         value = used.get(name, param.default)
         lines.append(
-            f"| `{name}` | {_markdown_escape(value)} | {_markdown_escape(param.default)} "
-            f"| {_markdown_escape(param.doc)} |"
+            f"| `{name}` | {_literal(value)} | {_literal(param.default)} | {_plain(param.doc)} |"
         )
     lines.append(":::")
     return "\n".join(lines)
+
+
+def download_note(chapter: Chapter, page_dir: Path) -> str:
+    """A link to the chapter's source notebook (defaults, no outputs) and how to open it."""
+    rel = Path(os.path.relpath(chapter.source, page_dir)).as_posix()
+    return (
+        f"The code of this chapter is in its notebook, {{download}}`{chapter.name}.ipynb <{rel}>` "
+        f"(default parameters, no outputs); open it with "
+        f"`.venv/bin/jupyter lab notebooks/{chapter.name}.ipynb`."
+    )
 
 
 def _add_tag(tags: list[str], tag: str) -> None:
@@ -85,12 +99,12 @@ def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
         elif cell.cell_type == "code" and "show-input" not in tags:
             # Readers see outputs; the code is one click away (the notebook download).
             _add_tag(tags, "remove-input")
-    if chapter.parameters:
-        table = nbformat.v4.new_markdown_cell(parameters_table(chapter, used))
-        table.metadata["tags"] = [PARAMS_MARKER]
-        table.id = PARAMS_MARKER
-        first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-        nb.cells.insert(first_md + 1, table)
+    box = parameters_table(chapter, used) + "\n\n" + download_note(chapter, path.parent)
+    table = nbformat.v4.new_markdown_cell(box)
+    table.metadata["tags"] = [PARAMS_MARKER]
+    table.id = PARAMS_MARKER
+    first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
+    nb.cells.insert(first_md + 1, table)
     # Timestamps and durations would make every executed copy differ; they are not content.
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:

@@ -114,8 +114,11 @@ def read_chapter(path: Path) -> Chapter:
     params = parse_parameters_cell(_cell_source(cells[0]), str(path)) if cells else {}
     inputs = tuple(meta.get("inputs", []))
     for item in inputs:
-        if not isinstance(item, str) or not item.startswith("data/"):
-            raise BuildError(f"{path}: metadata mscfm.inputs entry {item!r} must be a data/ path")
+        if not isinstance(item, str) or not (item.startswith("data/") or item == "references.bib"):
+            raise BuildError(
+                f"{path}: metadata mscfm.inputs entry {item!r} must be a data/ path "
+                "or references.bib"
+            )
     return Chapter(
         name=path.stem,
         source=path,

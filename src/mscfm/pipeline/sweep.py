@@ -68,8 +68,10 @@ def parse_grid(chapter: Chapter, specs: list[str]) -> dict[str, list[Any]]:
                 f"sweep parameter {spec!r}: give NAME=VALUES (the chapter is {chapter.name})"
             )
         if name in grid:
-            raise ParameterError(f"sweep parameter {name!r} is given twice; list all its values "
-                                 "in one -p NAME=V1,V2,...")
+            raise ParameterError(
+                f"sweep parameter {name!r} is given twice; list all its values "
+                "in one -p NAME=V1,V2,..."
+            )
         declared = chapter.parameters.get(name)
         pieces = _split_values(raw, declared.type if declared else "str")
         values = [_typed_value(chapter, name, piece) for piece in pieces]
@@ -177,13 +179,15 @@ def run_dask(jobs: list[Job], address: str, on_done=None) -> list[Outcome]:
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - distributed is in the lock file
-        raise BuildError("--scheduler needs the `distributed` package (pip install distributed)") \
-            from exc
+        raise BuildError(
+            "--scheduler needs the `distributed` package (pip install distributed)"
+        ) from exc
     try:
         client = Client(address, timeout="20s")
     except OSError as exc:
-        raise BuildError(f"--scheduler {address}: cannot connect to a Dask scheduler ({exc})") \
-            from exc
+        raise BuildError(
+            f"--scheduler {address}: cannot connect to a Dask scheduler ({exc})"
+        ) from exc
     outcomes: list[Outcome] = []
     with client:
         futures = client.map(execute_remote, jobs, pure=False, key=_task_keys(jobs))
@@ -193,8 +197,15 @@ def run_dask(jobs: list[Job], address: str, on_done=None) -> list[Outcome]:
             try:
                 outcome, text = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker becomes a failed point
-                outcome, text = Outcome(job.chapter.name, False, 0.0,
-                                        f"chapter {job.chapter.name}: Dask task failed ({exc})"), ""
+                outcome, text = (
+                    Outcome(
+                        job.chapter.name,
+                        False,
+                        0.0,
+                        f"chapter {job.chapter.name}: Dask task failed ({exc})",
+                    ),
+                    "",
+                )
             if text:
                 _write_if_changed(job.chapter.executed_path(job.root), text)
             outcomes.append(outcome)
@@ -344,8 +355,13 @@ def sweep_figure(result: SweepResult):
 
     keys = result.keys or ["(no glued numbers)"]
     x_name, *series_names = result.parameters
-    fig, axes = new_figure(height=max(2.4, 2.0 * len(keys)), nrows=len(keys), sharex=True,
-                           width=FULL_WIDTH_IN, squeeze=False)
+    fig, axes = new_figure(
+        height=max(2.4, 2.0 * len(keys)),
+        nrows=len(keys),
+        sharex=True,
+        width=FULL_WIDTH_IN,
+        squeeze=False,
+    )
     x_values = _unique([row[x_name] for row in result.rows])
     numeric_x = all(_is_number(v) for v in x_values)
     position = {_cell_text(v): (v if numeric_x else i) for i, v in enumerate(x_values)}
@@ -353,8 +369,9 @@ def sweep_figure(result: SweepResult):
     for ax, key in zip(axes[:, 0], keys, strict=True):
         groups = _unique([tuple(_cell_text(row[n]) for n in series_names) for row in result.rows])
         for index, group in enumerate(groups):
-            rows = [r for r in result.rows
-                    if tuple(_cell_text(r[n]) for n in series_names) == group]
+            rows = [
+                r for r in result.rows if tuple(_cell_text(r[n]) for n in series_names) == group
+            ]
             xs = [position[_cell_text(r[x_name])] for r in rows]
             ys = [r.get(key) if r.get(key) is not None else math.nan for r in rows]
             label = ", ".join(f"{n}={v}" for n, v in zip(series_names, group, strict=True))
@@ -367,16 +384,21 @@ def sweep_figure(result: SweepResult):
     if not numeric_x:
         bottom.set_xticks(range(len(x_values)), [_cell_text(v) for v in x_values])
     fig.suptitle(f"Sweep of {result.chapter}")
-    set_alt_text(fig, f"Key results of chapter {result.chapter} ({', '.join(keys)}) against "
-                      f"{x_name}" + (f", one line per {', '.join(series_names)}"
-                                     if series_names else ""))
+    set_alt_text(
+        fig,
+        f"Key results of chapter {result.chapter} ({', '.join(keys)}) against "
+        f"{x_name}" + (f", one line per {', '.join(series_names)}" if series_names else ""),
+    )
     return fig
 
 
 def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"csv": out_dir / "results.csv", "markdown": out_dir / "results.md",
-             "figure": out_dir / "results.png"}
+    files = {
+        "csv": out_dir / "results.csv",
+        "markdown": out_dir / "results.md",
+        "figure": out_dir / "results.png",
+    }
     files["csv"].write_text(to_csv(result), encoding="utf-8")
     files["markdown"].write_text(to_markdown(result) + "\n", encoding="utf-8")
     # No timestamp in the PNG metadata: the same sweep gives the same file.

@@ -23,8 +23,12 @@ VERDICT_STYLE: dict[str, tuple[str, str]] = {
 FALLBACK_STYLE = (OKABE_ITO["black"], "")
 
 
+LABELS: dict[str, str] = {"feasibility_regulatory": "feasibility, regulation",
+                          "clinical_efficacy": "clinical efficacy"}
+
+
 def _label(text: str) -> str:
-    return text.replace("_", " ")
+    return LABELS.get(text, text.replace("_", " "))
 
 
 def verdicts_by_type(counts: pd.DataFrame) -> Figure:
@@ -71,7 +75,11 @@ def certainty_by_verdict(counts: pd.DataFrame) -> Figure:
     ax.set_yticks(range(len(counts.index)), [_label(v) for v in counts.index])
     ax.set_xlabel("Certainty of the evidence")
     ax.set_ylabel("Verdict")
-    ax.tick_params(length=0)
+    ax.tick_params(which="both", length=0)
+    # White lines between cells, so empty cells still read as a grid.
+    ax.set_xticks(np.arange(-0.5, len(counts.columns)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(counts.index)), minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
     for spine in ax.spines.values():
         spine.set_visible(False)
     set_alt_text(fig, "Grid of claim counts with verdicts in rows and certainty of the evidence "

@@ -1,0 +1,202 @@
+"""On the real report: a change re-runs exactly the chapters that depend on it, and no others.
+
+Nothing is executed. A throw-away copy of the project gets a fake "executed" state (the current
+fingerprints recorded, as after a good build); then one input is changed and the build plan is
+compared with the set expected from the notebooks themselves (their metadata ``mscfm.inputs`` and
+their ``parameters`` cell, read here independently of the pipeline's own parser).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import mscfm
+from mscfm.pipeline import state as state_module
+from mscfm.pipeline.build import BuildOptions, plan
+from mscfm.pipeline.state import BuildState
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_COPIED = (".venv", ".git", "_build", "_executed", ".mscfm", "__pycache__", ".pytest_cache")
+
+
+def _notebooks(root: Path) -> dict[str, dict]:
+    return {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    }
+
+
+# What to try is read from the project at collection time; what to expect is read from the copy
+# under test (chapters are added while the report is written).
+NOTEBOOKS = _notebooks(ROOT)
+
+
+def _declared_inputs(notebook: dict) -> set[str]:
+    return set(notebook.get("metadata", {}).get("mscfm", {}).get("inputs", []))
+
+
+def _declared_parameters(notebook: dict) -> dict[str, tuple[str, Any]]:
+    """name -> (type annotation, default) from the cell tagged ``parameters``."""
+    for cell in notebook.get("cells", []):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            return {
+                node.target.id: (ast.unparse(node.annotation), ast.literal_eval(node.value))
+                for node in ast.parse(source).body
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+            }
+    return {}
+
+
+DATA_FILES = sorted(
+    {p.relative_to(ROOT).as_posix() for p in (ROOT / "data").glob("*.csv")}
+    | {item for nb in NOTEBOOKS.values() for item in _declared_inputs(nb)}
+)
+PARAMETERS = sorted({name for nb in NOTEBOOKS.values() for name in _declared_parameters(nb)})
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the real project whose every chapter counts as executed and up to date."""
+    root = tmp_path / "report"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    monkeypatch.setenv("MSCFM_ROOT", str(root))
+    _mark_executed(root)
+    return root
+
+
+def _mark_executed(root: Path) -> None:
+    state = BuildState(root)
+    for decision in plan(root, BuildOptions()):
+        executed = decision.chapter.executed_path(root)
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        executed.write_text("{}", encoding="utf-8")
+        state.record(decision)
+    state.save()
+
+
+def _reruns(root: Path, assignments: list[str] | None = None) -> dict[str, str]:
+    decisions = plan(root, BuildOptions(assignments=assignments or []))
+    return {d.chapter.name: d.reason for d in decisions if d.rerun}
+
+
+def _change_one_value(path: Path) -> None:
+    """Change one digit of the first data row (or one character when the row has no digit)."""
+    header, first, rest = path.read_text(encoding="utf-8").split("\n", 2)
+    match = re.search(r"\d", first)
+    if match:
+        digit = str((int(match.group()) + 1) % 10)
+        first = first[: match.start()] + digit + first[match.end() :]
+    else:
+        first += " "
+    path.write_text("\n".join((header, first, rest)), encoding="utf-8")
+
+
+def test_the_real_project_has_chapters() -> None:
+    assert NOTEBOOKS, "no chapter notebooks found in notebooks/"
+
+
+def test_nothing_re_runs_when_nothing_changed(project: Path) -> None:
+    assert _reruns(project) == {}
+
+
+@pytest.mark.parametrize("data_file", DATA_FILES)
+def test_a_data_change_re_runs_exactly_the_chapters_declaring_that_file(
+    project: Path, data_file: str
+) -> None:
+    notebooks = _notebooks(project)
+    expected = {name for name, nb in notebooks.items() if data_file in _declared_inputs(nb)}
+    _change_one_value(project / data_file)
+    reruns = _reruns(project)
+    assert set(reruns) == expected
+    assert all(reason == f"data changed: {data_file}" for reason in reruns.values())
+
+
+def _as_cli_text(type_name: str, value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value).lower() if type_name == "bool" else str(value)
+
+
+def _another_value(type_name: str, default: Any) -> str:
+    """Command-line text for a valid value of the declared type that differs from the default."""
+    extra = {"list[str]": "x", "list[int]": 1, "list[float]": 1.5}
+    if type_name in extra:
+        return _as_cli_text(type_name, [*default, extra[type_name]])
+    if type_name == "bool":
+        return str(not default).lower()
+    if type_name in ("int", "float"):
+        return str(default + 1)
+    return f"{default}-changed"
+
+
+def _declaring(root: Path, name: str) -> dict[str, tuple[str, Any]]:
+    return {
+        chapter: _declared_parameters(nb)[name]
+        for chapter, nb in _notebooks(root).items()
+        if name in _declared_parameters(nb)
+    }
+
+
+@pytest.mark.parametrize("name", PARAMETERS)
+def test_a_parameter_change_re_runs_exactly_the_chapters_declaring_it(
+    project: Path, name: str
+) -> None:
+    declaring = _declaring(project, name)
+    type_name, default = next(iter(declaring.values()))
+    reruns = _reruns(project, [f"{name}={_another_value(type_name, default)}"])
+    assert set(reruns) == set(declaring)
+    assert set(reruns.values()) == {"parameters changed"}
+
+
+@pytest.mark.parametrize("name", PARAMETERS)
+def test_a_parameter_set_to_its_default_re_runs_nothing(project: Path, name: str) -> None:
+    type_name, default = next(iter(_declaring(project, name).values()))
+    assert _reruns(project, [f"{name}={_as_cli_text(type_name, default)}"]) == {}
+
+
+@pytest.mark.parametrize("chapter", sorted(NOTEBOOKS))
+def test_a_notebook_change_re_runs_that_chapter_only(project: Path, chapter: str) -> None:
+    path = project / "notebooks" / f"{chapter}.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    markdown = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+    markdown["source"] = "".join(markdown["source"]) + "\n\nAn added sentence."
+    path.write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    assert _reruns(project) == {chapter: "notebook changed"}
+
+
+def test_a_package_code_change_re_runs_every_chapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "report"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    # The fingerprint hashes the package that notebooks import: point it at the copy's source.
+    monkeypatch.setattr(mscfm, "__file__", str(root / "src" / "mscfm" / "__init__.py"))
+    state_module.package_hash.cache_clear()
+    try:
+        _mark_executed(root)
+        assert _reruns(root) == {}
+        meta = root / "src" / "mscfm" / "meta.py"
+        meta.write_text(meta.read_text(encoding="utf-8") + "\n# a changed line\n", "utf-8")
+        state_module.package_hash.cache_clear()
+        reruns = _reruns(root)
+    finally:
+        monkeypatch.undo()
+        state_module.package_hash.cache_clear()
+    assert set(reruns) == set(_notebooks(root))
+    assert set(reruns.values()) == {"package code changed"}
+
+
+def test_a_lock_file_change_re_runs_every_chapter(project: Path) -> None:
+    lock = project / "constraints.txt"
+    lock.write_text(lock.read_text(encoding="utf-8") + "\n# pinned again\n", encoding="utf-8")
+    reruns = _reruns(project)
+    assert set(reruns) == set(_notebooks(project))
+    assert set(reruns.values()) == {"lock file changed"}
