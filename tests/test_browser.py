@@ -82,8 +82,8 @@ class PageVisit:
 
 def _visit(page, base: str, docname: str) -> PageVisit:
     visit = PageVisit(docname, urljoin(base, f"{docname}.html"))
-    page.on("console", lambda msg: visit.console_errors.append(msg.text)
-            if msg.type == "error" else None)
+    page.on("console", lambda msg: visit.console_errors.append(
+        f"{msg.text} ({msg.location.get('url') or 'inline'})") if msg.type == "error" else None)
     page.on("pageerror", lambda exc: visit.console_errors.append(f"uncaught: {exc}"))
     page.on("request", lambda request: visit.requests.append(request.url))
     page.on("response", lambda resp: visit.console_errors.append(

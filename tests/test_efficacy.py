@@ -189,3 +189,20 @@ def test_domain_counts_and_comparison_map(tables):
     assert grid.loc[6.0, "k_comparisons"] == 2
     assert grid.loc[12.0, "k_comparisons"] == 1
     assert grid.loc[12.0, "studies_reporting"] == 2
+
+
+def test_unknown_outcome_names_the_known_ones(tables):
+    outcomes, _ = tables
+    with pytest.raises(ValueError, match="VAS pain"):
+        efficacy.check_outcome("VAS  pain", outcomes)
+    efficacy.check_outcome("VAS pain", outcomes)
+
+
+def test_result_and_no_pool_sentences(tables):
+    outcomes, studies = tables
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    text = efficacy.result_sentence(a)
+    assert f"{a.result.estimate:.2f}" in text and "mean difference" in text
+    sel = efficacy.select(outcomes, studies, "VAS pain", 12)
+    text = efficacy.no_pool_sentence(sel, "k = 1")
+    assert "vega2015" in text and "jointstem: no control arm" in text

@@ -227,3 +227,16 @@ def test_preclinical_searches():
     searches = data.load("searches")
     expected = sorted(r["id"] for r in _rows("searches") if "preclinical" in r["scope"].lower())
     assert list(evidence.preclinical_searches(searches)["id"]) == expected
+
+
+def test_phase_status_table_and_empty_selection(registry):
+    table = evidence.phase_status_table(registry)
+    expected = sum(1 for r in _rows("registry") if r["phase"] == "Phase 3"
+                   and r["status"] == "Completed")
+    assert int(table.loc["Phase 3", "Completed"]) == expected
+    order = [evidence.PHASE_ORDER.index(p) for p in table.index]
+    assert order == sorted(order)
+    empty = evidence.filter_registry(registry, statuses=["Withheld"], start_year_min=1900,
+                                     start_year_max=1901)
+    with pytest.raises(ValueError, match="match no trial"):
+        evidence.require_trials(empty)

@@ -364,13 +364,15 @@ def _cost(row: pd.Series) -> str:
 
 
 def _product(row: pd.Series) -> str:
-    return f"{row['product']}: {row['event']} by {row['regulator']}, {row['date']:%Y}"
+    when = f", {row['date']:%Y}" if not pd.isna(row["date"]) else ""
+    return f"{row['product']}: {row['event']} by {row['regulator']}{when}"
 
 
 def _regulatory(row: pd.Series) -> str:
     if _present(row["number"]):
         return f"{row['regulator']}: {_num(row['number'])} {row['number_unit']}"
-    return f"{row['regulator']} {row['kind']}, {row['date']:%Y-%m-%d}"
+    when = f", {row['date']:%Y-%m-%d}" if not pd.isna(row["date"]) else ""
+    return f"{row['regulator']} {row['kind']}{when}"
 
 
 def _search(row: pd.Series) -> str:
