@@ -164,3 +164,8 @@ def curve(sd: float, power: float, alpha: float, dropout: float, low: float, hig
     diffs = np.linspace(low, high, points)
     n = np.array([n_per_arm_exact(x / sd, power, alpha) for x in diffs])
     return pd.DataFrame({"difference": diffs, "n_analysed": n, "n_enrolled": n / (1 - dropout)})
+
+
+def plot_range(difference: float, sd: float) -> tuple[float, float]:
+    """Differences to draw: from below the chosen one (at most a quarter SD) to beyond an SD."""
+    return min(0.25 * sd, 0.75 * difference), max(1.2 * sd, 1.5 * difference)

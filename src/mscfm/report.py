@@ -96,10 +96,12 @@ def glue_number(name: str, value: Any) -> None:
     glue(name, value, display=False)
 
 
-def glue_figure(name: str, fig: Figure) -> Figure:
-    """Glue a figure for a ``{glue:figure}`` directive; refuses figures without alt text."""
+def glue_figure(name: str, fig: Figure) -> None:
+    """Glue a figure for a ``{glue:figure}`` directive; refuses figures without alt text.
+
+    Returns nothing, so a call at the end of a cell does not display the figure a second time.
+    """
     from myst_nb import glue
 
     alt_text(fig)  # raises if missing: every figure in the book has alt text
     glue(name, fig, display=False)
-    return fig

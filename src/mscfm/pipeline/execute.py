@@ -41,7 +41,13 @@ class Outcome:
 
 def _warm_worker() -> None:
     """Pay the heavy imports once per worker process."""
+    import logging
+
     import papermill  # noqa: F401
+
+    # papermill's own parameter parser does not read annotated parameters (`x: int = 1`) and
+    # warns about them; ours has already checked names and types.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
 
 
 def _literal(value: Any) -> str:
@@ -134,6 +140,7 @@ def execute_job(job: Job) -> Outcome:
 
     import papermill as pm
 
+    _warm_worker()
     chapter, root = job.chapter, job.root
     out = chapter.executed_path(root)
     out.parent.mkdir(parents=True, exist_ok=True)

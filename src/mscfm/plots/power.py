@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from matplotlib.figure import Figure
 
 from mscfm.plots.style import FULL_WIDTH_IN, OKABE_ITO, new_figure, set_alt_text
+
+
+def _minor_label(value: float, _pos: int) -> str:
+    """Label the 2s and 5s between decades (20, 50, 200, ...) and leave the other minors bare."""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:g}" if round(mantissa) in (2, 5) else ""
 
 
 def sample_size_plot(curve: pd.DataFrame, difference: float, n_analysed: int, n_enrolled: int,
@@ -26,6 +34,7 @@ def sample_size_plot(curve: pd.DataFrame, difference: float, n_analysed: int, n_
                 fontsize=8)
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
+    ax.yaxis.set_minor_formatter(_minor_label)
     ax.set_xlabel(f"Difference to detect ({instrument} points, MSC vs placebo)")
     ax.set_ylabel("Participants per arm (log scale)")
     ax.legend(loc="upper right", frameon=False)
