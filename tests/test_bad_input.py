@@ -41,13 +41,19 @@ def message_log() -> Iterator[dict[str, tuple[str, int, str]]]:
         MESSAGES_FILE.write_text("\n".join(lines), encoding="utf-8")
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """`mscfm ARGS` in this process: exit code and everything it printed."""
+def run_cli(args: list[str], capfd: pytest.CaptureFixture) -> tuple[int, str]:
+    """`mscfm ARGS` in this process: exit code and what it printed (kernel start-up notices
+    dropped). Output is captured at the file-descriptor level, so that what the notebook kernels
+    print to the terminal counts too."""
     code = main(args)
-    captured = capsys.readouterr()
+    captured = capfd.readouterr()
     output = captured.out + captured.err
     assert "Traceback" not in output, output
-    return code, output
+    return code, "\n".join(line for line in output.splitlines() if not _kernel_notice(line))
+
+
+def _kernel_notice(line: str) -> bool:
+    return line.startswith("[IPKernelApp] WARNING | Kernel is running over TCP")
 
 
 # --------------------------------------------------------------------------- data corruptions
@@ -197,12 +203,12 @@ CORRUPTIONS: dict[str, Callable[[Path], tuple[str, str]]] = {
 
 @pytest.mark.parametrize("case", list(CORRUPTIONS))
 def test_validate_reports_each_corruption_where_it_is(
-    case: str, data_copy: Path, capsys: pytest.CaptureFixture, message_log: dict
+    case: str, data_copy: Path, capfd: pytest.CaptureFixture, message_log: dict
 ) -> None:
     assert main(["validate", "--root", str(data_copy)]) == 0  # the copy starts valid
-    capsys.readouterr()
+    capfd.readouterr()
     place, expected = CORRUPTIONS[case](data_copy)
-    code, output = run_cli(["validate", "--root", str(data_copy)], capsys)
+    code, output = run_cli(["validate", "--root", str(data_copy)], capfd)
     assert code != 0
     lines = [line for line in output.splitlines() if line.startswith(place)]
     assert lines, f"no problem reported at {place}:\n{output}"
@@ -220,8 +226,8 @@ def mini(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_unknown_parameter(mini: Path, capsys: pytest.CaptureFixture, message_log: dict) -> None:
-    code, output = run_cli(["build", "--no-pdf", "-p", "scael=2"], capsys)
+def test_unknown_parameter(mini: Path, capfd: pytest.CaptureFixture, message_log: dict) -> None:
+    code, output = run_cli(["build", "--no-pdf", "-p", "scael=2"], capfd)
     assert code != 0
     assert "unknown parameter 'scael'" in output and "known parameters: label, scale" in output
     assert not (mini / "book" / "_executed").exists()  # refused before anything ran
@@ -229,18 +235,18 @@ def test_unknown_parameter(mini: Path, capsys: pytest.CaptureFixture, message_lo
 
 
 def test_parameter_of_the_wrong_type(
-    mini: Path, capsys: pytest.CaptureFixture, message_log: dict
+    mini: Path, capfd: pytest.CaptureFixture, message_log: dict
 ) -> None:
-    code, output = run_cli(["build", "--no-pdf", "-p", "scale=twice"], capsys)
+    code, output = run_cli(["build", "--no-pdf", "-p", "scale=twice"], capfd)
     assert code != 0
     assert "parameter 'scale' of chapter 01_good must be float; got 'twice'" in output
     assert not (mini / "book" / "_executed").exists()
     message_log["parameter of the wrong type"] = ("mscfm build -p scale=twice", code, output)
 
 
-def test_a_cell_that_raises(mini: Path, capsys: pytest.CaptureFixture, message_log: dict) -> None:
+def test_a_cell_that_raises(mini: Path, capfd: pytest.CaptureFixture, message_log: dict) -> None:
     shutil.copy(FIXTURES / "mini_chapters" / "02_bad.ipynb", mini / "notebooks")
-    code, output = run_cli(["build", "--no-pdf", "--only", "02_bad"], capsys)
+    code, output = run_cli(["build", "--no-pdf", "--only", "02_bad"], capfd)
     kept = mini / "_build" / "reports" / "02_bad.ipynb"
     assert code != 0
     assert "chapter 02_bad failed in cell" in output
@@ -250,13 +256,15 @@ def test_a_cell_that_raises(mini: Path, capsys: pytest.CaptureFixture, message_l
 
 
 def test_a_cell_over_its_timeout(
-    mini: Path, capsys: pytest.CaptureFixture, message_log: dict
+    mini: Path, capfd: pytest.CaptureFixture, message_log: dict
 ) -> None:
     shutil.copy(FIXTURES / "mini_chapters" / "03_slow.ipynb", mini / "notebooks")
-    code, output = run_cli(["build", "--no-pdf", "--only", "03_slow"], capsys)
+    code, output = run_cli(["build", "--no-pdf", "--only", "03_slow"], capfd)
     assert code != 0
-    assert "chapter 03_slow failed in cell" in output
-    assert "exceeded the timeout of 2 s" in output
+    kept = mini / "_build" / "reports" / "03_slow.ipynb"
+    assert "chapter 03_slow failed in cell" in output  # the cell that ran too long is named
+    assert "exceeded the timeout of 2 s" in output and str(kept) in output
+    assert kept.exists()  # kept for inspection, as the message says
     message_log["a cell that exceeds its timeout"] = ("mscfm build --no-pdf", code, output)
 
 
@@ -277,11 +285,11 @@ def test_missing_tex_installation(mini: Path, tmp_path: Path, message_log: dict)
 
 
 def test_meta_on_a_file_with_a_missing_column(
-    tmp_path: Path, capsys: pytest.CaptureFixture, message_log: dict
+    tmp_path: Path, capfd: pytest.CaptureFixture, message_log: dict
 ) -> None:
     table = tmp_path / "studies.csv"
     table.write_text("study,yi\nA,0.1\nB,0.3\n", encoding="utf-8")
-    code, output = run_cli(["meta", str(table)], capsys)
+    code, output = run_cli(["meta", str(table)], capfd)
     assert code != 0
     assert str(table) in output and "missing column 'vi'" in output
     message_log["mscfm meta: missing column"] = ("mscfm meta studies.csv", code, output)

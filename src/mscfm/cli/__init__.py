@@ -13,24 +13,36 @@ import sys
 
 from mscfm.errors import MscfmError
 
-# Order = order in `mscfm --help`.
-SUBCOMMAND_MODULES = ("build", "data", "meta", "registry", "refresh", "sweep", "bundle")
+# Command -> module that registers it. Order = order in `mscfm --help`.
+COMMANDS = {
+    "build": "build",
+    "validate": "data",
+    "meta": "meta",
+    "derive-registry": "registry",
+    "refresh-registry": "refresh",
+    "sweep": "sweep",
+    "bundle": "bundle",
+}
+SUBCOMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with a known ``command`` only its module is imported (pandas, scipy or httpx
+    cost seconds to import, and one command needs at most one of them)."""
     parser = argparse.ArgumentParser(
         prog="mscfm",
         description="Build, check and extend the MSC-for-fibromyalgia evidence report.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in SUBCOMMAND_MODULES:
-        module = importlib.import_module(f"mscfm.cli.{name}")
-        module.register(subparsers)
+    modules = [COMMANDS[command]] if command in COMMANDS else SUBCOMMAND_MODULES
+    for name in modules:
+        importlib.import_module(f"mscfm.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = make_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

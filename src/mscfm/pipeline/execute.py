@@ -160,6 +160,8 @@ def execute_job(job: Job) -> Outcome:
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
+            # ipykernel warns on every start that TCP is unencrypted (local kernels): noise.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
         kept = root / FAILED_DIR / f"{chapter.name}.ipynb"

@@ -1,0 +1,88 @@
+"""Safety shaping for chapter 08: measure checks, CI readings, SAE sums, fatigue rows, figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mscfm import safety
+from mscfm.plots.safety import ratio_plot
+from mscfm.plots.style import alt_text
+
+
+def pooled() -> pd.DataFrame:
+    nan = float("nan")
+    rows = [("t_fever", "thompson", "fever", "RR", 2.48, 1.27, 4.86, "adult RCTs"),
+            ("t_death", "thompson", "death", "RR", 0.78, 0.65, 0.94, "adult RCTs"),
+            ("w_fatigue", "wang21", "fatigue", "OR", 2.99, 1.06, 8.44, "all RCTs"),
+            ("w_arr", "wang21", "arrhythmia", "OR", 0.62, 0.36, 1.07, "all RCTs"),
+            ("v_fever", "wang24", "fever", "OR", 1.61, 1.22, 2.11, "all RCTs"),
+            ("v_fever_long", "wang24", "fever", "OR", 1.75, 1.26, 2.24, "over 1 year"),
+            ("v_fatigue", "wang24", "Fatigue", "OR", nan, nan, nan, "all RCTs"),
+            ("s_ae", "sci", "adverse events", "not_stated", 1.2, 0.97, 1.48, "OA RCTs"),
+            ("c_il6", "omahony", "IL-6", "SMD", 0.15, 0.003, 0.29, "FM")]
+    return pd.DataFrame([{"id": i, "topic": "cytokine" if i == "c_il6" else "safety",
+                          "source": s, "outcome": o, "measure": m, "estimate": e, "ci_lb": lb,
+                          "ci_ub": ub, "population": p, "note": ""}
+                         for i, s, o, m, e, lb, ub, p in rows])
+
+
+def test_check_measures_accepts_only_present_ratio_measures():
+    assert safety.check_measures(["OR", "RR", "OR"], pooled()) == ["OR", "RR"]
+    for bad in (["SMD"], ["not_stated"], [], ["HR"]):
+        with pytest.raises(ValueError, match="measures must be"):
+            safety.check_measures(bad, pooled())
+
+
+def test_reading_of_a_ratio_ci():
+    assert safety.reading(1.06, 8.44) == "more often with MSC"
+    assert safety.reading(0.65, 0.94) == "less often with MSC"
+    assert safety.reading(0.36, 1.07) == "no clear difference"
+    assert safety.reading(float("nan"), 2.0) == "no usable estimate"
+
+
+def test_safety_estimates_filter_sort_and_label():
+    rows = safety.safety_estimates(pooled(), ["OR"])
+    assert list(rows["id"]) == ["w_arr", "w_fatigue", "v_fever", "v_fever_long"]
+    labels = dict(zip(rows["id"], rows["label"], strict=True))
+    assert labels["w_fatigue"] == "fatigue (OR)"
+    assert labels["v_fever_long"] == "fever (OR), over 1 year"  # repeated outcome: population
+    assert set(safety.unusable_estimates(pooled())["id"]) == {"v_fatigue"}
+
+
+def test_fatigue_rows_include_the_empty_one():
+    rows = safety.fatigue_estimates(pooled())
+    assert list(rows["id"]) == ["v_fatigue", "w_fatigue"]
+    assert list(rows["reading"]) == ["no usable estimate", "more often with MSC"]
+
+
+def test_sae_table_sums_arms_by_role():
+    nan = float("nan")
+    outcomes = pd.DataFrame([
+        {"study_id": "m", "outcome": "SAE", "arm_role": "msc", "events": 13, "n": 140,
+         "timepoint": "3 y"},
+        {"study_id": "m", "outcome": "SAE", "arm_role": "msc", "events": 12, "n": 128,
+         "timepoint": "3 y"},
+        {"study_id": "m", "outcome": "SAE", "arm_role": "control", "events": 7, "n": 130,
+         "timepoint": "3 y"},
+        {"study_id": "v", "outcome": "SAE", "arm_role": "msc", "events": 0, "n": 15,
+         "timepoint": "1 y"},
+        {"study_id": "v", "outcome": "SAE", "arm_role": "control", "events": 0, "n": 15,
+         "timepoint": "1 y"},
+        {"study_id": "v", "outcome": "VAS pain", "arm_role": "msc", "events": nan, "n": 15,
+         "timepoint": "1 y"}])
+    studies = pd.DataFrame({"id": ["m", "v"], "condition_group": ["disc", "knee OA"]})
+    table = safety.sae_table(outcomes, studies).set_index("study_id")
+    assert table.loc["m", "events_msc"] == 25 and table.loc["m", "n_msc"] == 268
+    assert table.loc["m", "pct_msc"] == pytest.approx(100 * 25 / 268)
+    assert table.loc["m", "pct_control"] == pytest.approx(100 * 7 / 130)
+    assert table.loc["v", "events_control"] == 0
+
+
+def test_ratio_plot_log_axis_and_alt_text():
+    rows = safety.safety_estimates(pooled(), ["RR", "OR"])
+    fig = ratio_plot(rows)
+    assert fig.axes[0].get_xscale() == "log"
+    text = alt_text(fig)
+    assert f"{len(rows)} published" in text
+    assert "4 have a 95% CI entirely above 1" in text  # t_fever, w_fatigue, both wang24 fevers
