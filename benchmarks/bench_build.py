@@ -273,11 +273,23 @@ def check(measure: Measure) -> Measure:
     return measure
 
 
+def _environment(root: Path) -> dict[str, str]:
+    """Point the build, its workers and kernels at the copy, including the copy's package source:
+    the package is part of every chapter's fingerprint, and the live tree may change meanwhile."""
+    python_path = os.pathsep.join(filter(None, [str(root / "src"), os.environ.get("PYTHONPATH")]))
+    return {
+        **os.environ,
+        "MSCFM_ROOT": str(root),
+        "PYTHONPATH": python_path,
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
 def benchmark(work: Path, jobs: int, only: list[str]) -> list[Measure]:
     ours = copy_project(work / "ours")
     if only:
         keep_chapters(ours, [c for c in chapter_names(ours) if c in only])
-    env = {**os.environ, "MSCFM_ROOT": str(ours), "PYTHONWARNINGS": "ignore"}
+    env = _environment(ours)
     print(f"project copy: {ours} ({len(chapter_names(ours))} chapters)", flush=True)
     results = []
 
@@ -313,7 +325,7 @@ def benchmark(work: Path, jobs: int, only: list[str]) -> list[Measure]:
     print("baseline: jupyter-book build, execute_notebooks: force (cold) ...", flush=True)
     shutil.rmtree(work / "baseline", ignore_errors=True)
     base_root = make_baseline_copy(ours, work / "baseline")
-    base_env = {**env, "MSCFM_ROOT": str(base_root)}
+    base_env = _environment(base_root)
     base = run_measured(
         "baseline: jupyter-book, execute force",
         [str(BIN / "jupyter-book"), "build", str(base_root), "--builder", "html"],

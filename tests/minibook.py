@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 import yaml
-
 from conftest import FIXTURES, make_mini_project
+
 from mscfm.pipeline import book
 from mscfm.pipeline.build import BuildOptions, run_build
 
@@ -29,7 +29,7 @@ TRICKY_TEXTS = (
     "{glue:text}`total:.1f` and {ref}`fig-demo-line`",
 )
 
-_BUILT: dict[str, Path] = {}
+_BUILT: dict[str, Path | BaseException] = {}
 
 
 def _add_checks_chapter(root: Path) -> None:
@@ -55,19 +55,28 @@ def _add_checks_chapter(root: Path) -> None:
 def build_mini_book(base: Path) -> Path:
     """Build (once per session) the mini project with the checks chapter, HTML and PDF."""
     if "mini" not in _BUILT:
-        root = make_mini_project(base / "mini_book")
-        _add_checks_chapter(root)
-        saved = os.environ.get("MSCFM_ROOT")
-        os.environ["MSCFM_ROOT"] = str(root)
-        try:
-            run_build(root, BuildOptions(pdf=True, jobs=2))
-        finally:
-            if saved is None:
-                os.environ.pop("MSCFM_ROOT", None)
-            else:
-                os.environ["MSCFM_ROOT"] = saved
-        _BUILT["mini"] = root
-    return _BUILT["mini"]
+        _BUILT["mini"] = _build(base)
+    built = _BUILT["mini"]
+    if isinstance(built, BaseException):  # failed once: say so again, do not rebuild per test
+        raise built
+    return built
+
+
+def _build(base: Path) -> Path | BaseException:
+    root = make_mini_project(base / "mini_book")
+    _add_checks_chapter(root)
+    saved = os.environ.get("MSCFM_ROOT")
+    os.environ["MSCFM_ROOT"] = str(root)
+    try:
+        run_build(root, BuildOptions(pdf=True, jobs=2))
+    except Exception as exc:  # noqa: BLE001 - re-raised by every test that needs the book
+        return exc
+    finally:
+        if saved is None:
+            os.environ.pop("MSCFM_ROOT", None)
+        else:
+            os.environ["MSCFM_ROOT"] = saved
+    return root
 
 
 # --------------------------------------------------------------------------- reading a built book

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT, make_mini_project
 from minibook import ARTIFACTS
+
 from mscfm.cli import main
 
 MESSAGES_FILE = ARTIFACTS / "bad_input_messages.md"

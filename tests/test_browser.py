@@ -17,7 +17,6 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
-
 from minibook import ARTIFACTS, build_mini_book, html_dir, toc_pages
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
@@ -143,7 +142,7 @@ class _IdCollector(HTMLParser):
                 self.ids.add(value)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ids_in(path: Path) -> frozenset[str]:
     collector = _IdCollector()
     collector.feed(path.read_text(encoding="utf-8", errors="replace"))

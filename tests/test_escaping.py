@@ -14,7 +14,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from minibook import CHAPTER, TRICKY_TEXTS, build_mini_book, html_dir, pdf_path
 
 

@@ -11,9 +11,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import make_mini_project
 from minibook import CHECKS
+
 from mscfm.cli import main
 from mscfm.pipeline import book
 from mscfm.pipeline.build import BuildOptions, run_build

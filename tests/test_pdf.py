@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from minibook import (
     ARTIFACTS,
     build_mini_book,

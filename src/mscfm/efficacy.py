@@ -157,11 +157,11 @@ def _analysis_key(locator: object) -> str:
 def _summarise_role(rows: pd.DataFrame) -> tuple[float, float, float, list[str]]:
     ns, means, sds, notes = [], [], [], []
     for _, row in rows.iterrows():
-        if _missing(row["n"]):
-            raise ValueError("arm n not reported")
         if _missing(row["mean"]):
             raise ValueError("only medians reported" if not _missing(row["median"])
                              else "no arm mean reported")
+        if _missing(row["n"]):
+            raise ValueError("arm n not reported")
         sd, how = arm_sd(row)
         ns.append(float(row["n"]))
         means.append(float(row["mean"]))

@@ -31,7 +31,7 @@ from mscfm.pipeline.execute import Job, Outcome, execute_job, raise_on_failures,
 from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides, split_assignment
 
 SWEEP_DIR = "_build/sweeps"
-GLUE_PREFIX = "application/papermill.record/"
+MAX_PANELS = 12  # one panel per key result; beyond this the figure stops being readable
 # numpy 2 reprs scalars as ``np.float64(1.5)``; the glued text/plain is that repr.
 _NUMPY_SCALAR = re.compile(r"^(?:np|numpy)\.\w+\((.*)\)$")
 
@@ -353,7 +353,7 @@ def sweep_figure(result: SweepResult):
     others (e.g. pooled effect by timepoint, one line per estimator)."""
     from mscfm.plots.style import FULL_WIDTH_IN, new_figure, set_alt_text
 
-    keys = result.keys or ["(no glued numbers)"]
+    keys = (result.keys or ["(no glued numbers)"])[:MAX_PANELS]
     x_name, *series_names = result.parameters
     fig, axes = new_figure(
         height=max(2.4, 2.0 * len(keys)),
@@ -383,7 +383,15 @@ def sweep_figure(result: SweepResult):
     bottom.set_xlabel(x_name)
     if not numeric_x:
         bottom.set_xticks(range(len(x_values)), [_cell_text(v) for v in x_values])
-    fig.suptitle(f"Sweep of {result.chapter}")
+    more = len(result.keys) - len(keys)
+    fig.suptitle(
+        f"Sweep of {result.chapter}"
+        + (
+            f" (first {len(keys)} of {len(result.keys)} results; choose with --keys)"
+            if more > 0
+            else ""
+        )
+    )
     set_alt_text(
         fig,
         f"Key results of chapter {result.chapter} ({', '.join(keys)}) against "

@@ -41,7 +41,7 @@ def decimal_year(day: date | pd.Timestamp, precision: str = "day") -> float:
         return ts.year + 0.5
     if precision == "month":
         return ts.year + (ts.month - 0.5) / 12
-    return ts.year + (ts.dayofyear - 0.5) / (366 if ts.is_leap_year else 365)
+    return ts.year + (ts.day_of_year - 0.5) / (366 if ts.is_leap_year else 365)
 
 
 def _row_label(product: str, regulator: str, country: str) -> str:
@@ -109,7 +109,7 @@ def _timeline_alt(frame: pd.DataFrame) -> str:
 
 def cost_ranges(costs: pd.DataFrame) -> Figure:
     """Each cost or price as a bar from low to high (a point when they are equal, a hollow
-    point labelled "up to" when only the high end is known), on a log axis; row labels carry
+    point when only the high end is given), on a log axis; row labels carry
     the unit (per dose, per treatment, ...), the currency and the year."""
     if costs.empty:
         raise ValueError("cost_ranges needs at least one row with a currency")
@@ -120,7 +120,7 @@ def cost_ranges(costs: pd.DataFrame) -> Figure:
         colour = KIND_COLOURS.get(str(row["kind"]), OKABE_ITO["black"])
         low, high = row["low"], row["high"]
         if pd.isna(low):
-            ax.plot([high], [y], marker="<", ms=7, ls="none", color=colour,
+            ax.plot([high], [y], marker="D", ms=6, ls="none", color=colour,
                     markerfacecolor="white", gid="cost-upper-only")
         elif low == high:
             ax.plot([high], [y], marker="o", ms=6, ls="none", color=colour, gid="cost-point")
@@ -145,7 +145,7 @@ def cost_ranges(costs: pd.DataFrame) -> Figure:
 def _cost_label(row: pd.Series) -> str:
     """Row id and item (wrapped, at most two lines), then currency, unit and year."""
     item = textwrap.shorten(f"{row['id']} {row['item']}", 2 * LABEL_WIDTH, placeholder="...")
-    upper_only = " (upper end only)" if pd.isna(row["low"]) else ""
+    upper_only = " (high end only)" if pd.isna(row["low"]) else ""
     return (f"{textwrap.fill(item, LABEL_WIDTH)}\n"
             f"{row['currency']} {row['unit']}{upper_only}, {row['year']}")
 
