@@ -35,20 +35,6 @@ def test_html_has_every_page_of_the_toc(built_book: Path) -> None:
         assert _title(built_book, item).split(":")[0] in page.read_text(encoding="utf-8")
 
 
-def test_pdf_exists_with_every_chapter_title(built_book: Path) -> None:
-    pdf = built_book / book.PDF_PATH
-    assert pdf.is_file() and pdf.stat().st_size > 10_000
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    flat = " ".join(text.split()).lower()
-    for item in toc_files(built_book):
-        if item == "book/intro":
-            continue
-        title = " ".join(_title(built_book, item).split()).lower()
-        assert title in flat, f"chapter title {title!r} not found in the PDF text"
-
-
 def test_executed_notebooks_reproduce_under_nbval(built_book: Path) -> None:
     executed = sorted((built_book / "book" / "_executed").glob("*.ipynb"))
     assert executed

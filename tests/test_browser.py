@@ -16,8 +16,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import playwright.sync_api as playwright_sync
 import pytest
-from minibook import ARTIFACTS, build_mini_book, html_dir, toc_pages
+from minibook import ARTIFACTS, html_dir, toc_pages
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,14 +26,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync"]
 LOCAL_SCHEMES = ("data", "blob", "about")
 SCREENSHOTS = ARTIFACTS / "screenshots"
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TEMPORARY: the mini book. Remove once tests/conftest.py provides the real `built_book`."""
-    return build_mini_book(tmp_path_factory.getbasetemp())
 
 
 # --------------------------------------------------------------------------- serving the book

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from minibook import (
     ARTIFACTS,
-    build_mini_book,
     glue_figure_count,
     latex_log,
     page_title,
@@ -21,12 +20,6 @@ from minibook import (
 
 MAX_OVERFULL_PT = 20.0
 PAGE_IMAGES = ARTIFACTS / "pdf"
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """TEMPORARY: the mini book. Remove once tests/conftest.py provides the real `built_book`."""
-    return build_mini_book(tmp_path_factory.getbasetemp())
 
 
 def _poppler(tool: str, *args: str) -> str:

@@ -71,6 +71,15 @@ def test_good_build_publishes_html_and_a_failed_build_keeps_it(mini_project: Pat
     assert ["parameters", "remove-cell"] in tags  # the parameters cell is hidden
     assert "papermill" not in executed["metadata"]  # no timestamps in the executed copy
 
+    again = run_build(root, BuildOptions(pdf=False))
+    assert again["ran"] == [] and "book" in again["timings"]  # no-op: nothing rebuilt
+    intro = root / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nOne more sentence.\n")
+    again = run_build(root, BuildOptions(pdf=False))
+    assert again["ran"] == [] and "html" in again["timings"]  # a page changed: book rebuilt
+    assert "One more sentence" in (root / book.HTML_DIR / "book" / "intro.html").read_text()
+    page = index.read_text(encoding="utf-8")
+
     shutil.copy(FIXTURES / "mini_chapters" / "02_bad.ipynb", root / "notebooks")
     with pytest.raises(BuildError) as err:
         run_build(root, BuildOptions(pdf=False, jobs=2))

@@ -207,3 +207,18 @@ def test_a_lock_file_change_re_runs_every_chapter(project: Path) -> None:
     reruns = _reruns(project)
     assert set(reruns) == set(_notebooks(project))
     assert set(reruns.values()) == {"lock file changed"}
+
+
+def test_state_saved_after_each_chapter_keeps_every_chapter(tmp_path: Path) -> None:
+    """The build records and saves after each finished chapter (so an interrupted build keeps
+    its work); every chapter recorded that way must be up to date on the next plan."""
+    root = tmp_path / "report"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    state = BuildState(root)
+    for decision in plan(root, BuildOptions()):
+        executed = decision.chapter.executed_path(root)
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        executed.write_text("{}", encoding="utf-8")
+        state.record(decision)
+        state.save()
+    assert _reruns(root) == {}

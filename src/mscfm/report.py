@@ -17,7 +17,8 @@ from matplotlib.figure import Figure
 from mscfm.plots.style import alt_text
 
 DEFAULT_PRECISION = 2
-WIDE_TABLE_COLUMNS = 4
+LINE_CHARS = 95  # characters of footnotesize text across the PDF's text width
+SHORT_COLUMN_CHARS = 14  # columns up to this width are set on one line
 
 
 def setup() -> None:
@@ -56,6 +57,7 @@ class Table:
         digest = hashlib.sha1(self.frame.to_csv().encode("utf-8")).hexdigest()[:10]
         styler = self.frame.style.hide(axis="index").set_uuid(digest)
         styler = styler.format(precision=self.precision, escape=escape, na_rep="")
+        styler = styler.format_index(escape=escape, axis=1)  # headers are text too
         for column, fmt in self.formats.items():
             styler = styler.format(fmt, subset=[column], escape=escape, na_rep="")
         return styler
@@ -64,15 +66,42 @@ class Table:
         return self._styler("html").to_html()
 
     def _repr_latex_(self) -> str:
-        # myst-nb puts text/latex in a display-math block; a tabular is valid there, and a
-        # \resizebox keeps wide tables inside the text width instead of running off the page.
-        body = self._styler("latex").to_latex(hrules=True)
-        if self.frame.shape[1] > WIDE_TABLE_COLUMNS:
-            return "\\resizebox{\\linewidth}{!}{" + body + "}"
-        return body
+        # myst-nb puts text/latex in a display-math block. An \\mbox returns to text mode so the
+        # table can be set small, and long text columns become wrapping p-columns sized to the
+        # text width, so no table runs off the page.
+        body = self._styler("latex").to_latex(hrules=True, column_format=latex_columns(self.frame))
+        return "\\mbox{\\footnotesize " + body + "}"
 
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)
+
+
+def _natural_width(frame: pd.DataFrame, column: str) -> int:
+    cells = [str(column), *("" if pd.isna(v) else str(v) for v in frame[column])]
+    return max(len(cell) for cell in cells)
+
+
+def latex_columns(frame: pd.DataFrame) -> str:
+    """A tabular column spec that fits the text width: numbers right-aligned, short text on one
+    line, long text in ragged-right paragraph columns sharing the remaining width."""
+    widths = {col: _natural_width(frame, col) for col in frame.columns}
+    if sum(widths.values()) + 2 * len(widths) <= LINE_CHARS:
+        long_cols: list[str] = []
+    else:
+        long_cols = [c for c, w in widths.items() if w > SHORT_COLUMN_CHARS]
+    short_chars = sum(w + 2 for c, w in widths.items() if c not in long_cols)
+    room = max(0.3, 1.0 - short_chars / LINE_CHARS)
+    long_total = sum(widths[c] for c in long_cols) or 1
+    spec = []
+    for col in frame.columns:
+        if col in long_cols:
+            share = room * widths[col] / long_total
+            spec.append(f">{{\\raggedright\\arraybackslash}}p{{{share:.3f}\\linewidth}}")
+        elif pd.api.types.is_numeric_dtype(frame[col]):
+            spec.append("r")
+        else:
+            spec.append("l")
+    return "".join(spec)
 
 
 def table(

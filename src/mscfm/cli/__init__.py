@@ -50,8 +50,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mscfm {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"mscfm {args.command}: interrupted", file=sys.stderr)
+        print(f"mscfm {args.command}: interrupted{_interrupted_note(args.command)}",
+              file=sys.stderr)
         return 130
+
+
+def _interrupted_note(command: str) -> str:
+    """An interrupted build published nothing; say so, and where its logs are."""
+    if command != "build":
+        return ""
+    from mscfm.paths import project_root
+    from mscfm.pipeline.book import LOG_DIR
+
+    return (f"; the published book was left as it was; logs and notebooks of failed chapters "
+            f"are in {project_root() / LOG_DIR}")
 
 
 if __name__ == "__main__":  # pragma: no cover

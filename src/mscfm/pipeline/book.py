@@ -7,6 +7,8 @@ leaves the last good book where it was.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -87,6 +89,47 @@ def build_pdf(root: Path) -> Path:
     if not pdf.exists():
         raise BuildError(f"the LaTeX build reported success but wrote no {pdf}")
     return pdf
+
+
+PUBLISHED_STAMP = ".mscfm/published.json"
+# What the book is made of, besides the package: a change to any of these rebuilds it.
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book/**/*.md", "book/**/*.ipynb",
+                "book/_vendor/**/*", "data/*.csv", "data/datapackage.json", "data/schema/*.json",
+                "notebooks/*.ipynb")
+GENERATED_PAGES = ("book/colophon.md",)  # rewritten by every build; not an input
+
+
+def source_fingerprint(root: Path, with_pdf: bool) -> str:
+    """A content hash of everything the book is built from (and of the package code)."""
+    from mscfm.pipeline.state import package_files
+
+    digest = hashlib.sha256(f"pdf={with_pdf}".encode())
+    files = {p for pattern in BOOK_SOURCES for p in root.glob(pattern) if p.is_file()}
+    files -= {root / name for name in GENERATED_PAGES}
+    for path in sorted(files):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name in package_files():
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+def is_published(root: Path, fingerprint: str, with_pdf: bool) -> bool:
+    """True when the published book was built from exactly these sources."""
+    try:
+        stamp = json.loads((root / PUBLISHED_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    outputs_there = (root / HTML_DIR / "index.html").exists() and (
+        not with_pdf or (root / PDF_PATH).exists()
+    )
+    return outputs_there and stamp.get("fingerprint") == fingerprint
+
+
+def record_published(root: Path, fingerprint: str) -> None:
+    stamp = root / PUBLISHED_STAMP
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
 
 
 def _swap_dir(new: Path, target: Path) -> None:

@@ -139,15 +139,20 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
     outcomes = execute(root, decisions, options.jobs)
     timings["execute"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    write_generated_pages(root)
-    html = book.build_html(root)
-    timings["html"] = time.perf_counter() - t2
-    pdf = None
-    if options.pdf:
-        t3 = time.perf_counter()
-        pdf = book.build_pdf(root)
-        timings["pdf"] = time.perf_counter() - t3
-    book.publish(root, html, pdf, extras=[root / BUNDLE_SOURCE])
+    fingerprint = book.source_fingerprint(root, options.pdf)
+    pdf: Path | None = root / book.PDF_PATH if options.pdf else None
+    if book.is_published(root, fingerprint, options.pdf):
+        timings["book"] = 0.0  # nothing the book is made of changed: keep the published one
+    else:
+        write_generated_pages(root)
+        html = book.build_html(root)
+        timings["html"] = time.perf_counter() - t2
+        if options.pdf:
+            t3 = time.perf_counter()
+            pdf = book.build_pdf(root)
+            timings["pdf"] = time.perf_counter() - t3
+        book.publish(root, html, pdf, extras=[root / BUNDLE_SOURCE])
+        book.record_published(root, fingerprint)
     timings["total"] = time.perf_counter() - t0
     ran = [o.name for o in outcomes]
     out.write(

@@ -119,6 +119,17 @@ def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
     nbformat.write(nb, path)
 
 
+def _last_started_cell(kept: Path) -> int | None:
+    """The last cell papermill started before the run stopped (timeout, dead kernel)."""
+    try:
+        cells = json.loads(kept.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    started = [index for index, cell in enumerate(cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    return started[-1] if started else None
+
+
 def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
     from papermill.exceptions import PapermillExecutionError
 
@@ -126,7 +137,10 @@ def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
         where = f"cell {exc.exec_count or exc.cell_index}"
         what = f"{exc.ename}: {exc.evalue}".strip()
     else:
-        where, what = "execution", f"{type(exc).__name__}: {exc}".strip()
+        index = _last_started_cell(kept)
+        where = "execution" if index is None else f"cell {index}"
+        what = f"{type(exc).__name__}: {exc}".strip()
+    what = what.splitlines()[0] if what else type(exc).__name__
     if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
         what = f"a cell exceeded the timeout of {chapter.timeout} s ({what})"
     return (
@@ -159,7 +173,7 @@ def execute_job(job: Job) -> Outcome:
             execution_timeout=chapter.timeout,
             progress_bar=False,
             log_output=False,
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=True,  # a stopped run still leaves its notebook
             # ipykernel warns on every start that TCP is unencrypted (local kernels): noise.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
@@ -193,11 +207,19 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
                 outcome = future.result()
             except BaseException as exc:  # a worker died (killed, out of memory)
                 job = futures[future]
+                partial = job.chapter.executed_path(job.root).with_suffix(".running.ipynb")
+                kept = job.root / FAILED_DIR / f"{job.chapter.name}.ipynb"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                if partial.exists():
+                    shutil.move(partial, kept)
+                where = f"notebook kept at {kept}" if kept.exists() else \
+                    f"no notebook was saved; logs in {kept.parent}"
                 outcome = Outcome(
                     job.chapter.name,
                     False,
                     0.0,
-                    f"chapter {job.chapter.name}: worker process died ({exc})",
+                    f"chapter {job.chapter.name}: worker process died ({exc}); {where}",
+                    str(kept),
                 )
             outcomes.append(outcome)
             if on_done:

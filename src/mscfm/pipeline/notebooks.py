@@ -97,9 +97,19 @@ def parse_parameters_cell(source: str, where: str) -> dict[str, Parameter]:
             raise BuildError(
                 f"{where}: parameter {node.target.id!r} default must be a literal"
             ) from exc
+        default = _normalise_default(default, type_text)
         doc = comments.get(node.lineno, "")
         params[node.target.id] = Parameter(node.target.id, type_text, default, doc)
     return params
+
+
+def _normalise_default(default: Any, type_text: str) -> Any:
+    """`x: float = 6` means 6.0: the same value given on the command line must hash the same."""
+    if type_text == "float" and type(default) is int:
+        return float(default)
+    if type_text == "list[float]" and isinstance(default, list):
+        return [float(v) if type(v) is int else v for v in default]
+    return default
 
 
 def read_chapter(path: Path) -> Chapter:

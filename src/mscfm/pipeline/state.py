@@ -117,4 +117,6 @@ class BuildState:
         self.db.save_success(decision.task)
 
     def save(self) -> None:
-        self.db.close()
+        # Dependency.close() writes only once per instance; dump() can be called after each
+        # chapter, so an interrupted build keeps every chapter it finished.
+        self.db.backend.dump()

@@ -1,0 +1,31 @@
+"""Small Sphinx fixes for the report's HTML: each script once per page.
+
+sphinx-thebe (loaded by Jupyter Book) registers its inline configuration script every time the
+environment reads documents, so pages can carry it twice and the browser reports
+"Identifier 'THEBE_JS_URL' has already been declared". Dropping exact duplicates fixes that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _key(script: Any) -> tuple[str, str]:
+    attributes = getattr(script, "attributes", {}) or {}
+    return (str(getattr(script, "filename", script)), str(attributes.get("body", "")))
+
+
+def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # noqa: ARG001
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for script in context.get("script_files", []):
+        key = _key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+def setup(app) -> dict[str, Any]:
+    app.connect("html-page-context", dedupe_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,48 @@
+"""Tables in the book: data text is escaped in HTML and LaTeX, and wide tables fit the page."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from mscfm.report import LINE_CHARS, Table, latex_columns, table
+
+TRICKY = "<b>bold</b> & 50% of n_1 at $x$ #3"
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"trial_id": ["NCT01586312"], "title": [TRICKY], "n": [30]})
+
+
+def test_html_escapes_cells_and_headers() -> None:
+    html = Table(_frame())._repr_html_()
+    assert "<b>bold</b>" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; 50% of n_1 at $x$ #3" in html
+    assert "trial_id" in html
+
+
+def test_latex_escapes_cells_and_headers() -> None:
+    latex = Table(_frame())._repr_latex_()
+    # T1-encoded fonts (Sphinx's default) print < and > as themselves.
+    assert r"<b>bold</b> \& 50\% of n\_1 at \$x\$ \#3" in latex
+    assert r"trial\_id" in latex
+
+
+def test_short_tables_use_plain_columns_and_long_text_wraps_within_the_width() -> None:
+    assert latex_columns(_frame()) == "llr"
+    wide = pd.DataFrame({"id": ["C01"], "claim": ["word " * 40], "verdict": ["supported"],
+                         "n": [3]})
+    spec = latex_columns(wide)
+    shares = [float(x) for x in re.findall(r"p\{([0-9.]+)\\linewidth\}", spec)]
+    assert len(shares) == 1 and spec.endswith("lr")
+    short_chars = len("C01") + 2 + len("supported") + 2 + len("n") + 2
+    assert abs(shares[0] - (1 - short_chars / LINE_CHARS)) < 1e-3
+
+
+def test_table_selects_renames_and_keeps_row_order() -> None:
+    frame = pd.DataFrame({"b": [2, 1], "a": ["x", "y"], "c": [0, 0]})
+    shown = table(frame, columns=["a", "b"], rename={"a": "label"})
+    assert list(shown.frame.columns) == ["label", "b"]
+    assert list(shown.frame["b"]) == [2, 1]
+    assert "x" in repr(shown)
