@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from mscfm.plots.style import alt_text
 
 DEFAULT_PRECISION = 2
-LINE_CHARS = 95  # characters of footnotesize text across the PDF's text width
+LINE_CHARS = 85  # characters of footnotesize text across the PDF's text width
 SHORT_COLUMN_CHARS = 14  # columns up to this width are set on one line
 
 

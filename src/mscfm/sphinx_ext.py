@@ -12,7 +12,8 @@ from typing import Any
 
 def _key(script: Any) -> tuple[str, str]:
     attributes = getattr(script, "attributes", {}) or {}
-    return (str(getattr(script, "filename", script)), str(attributes.get("body", "")))
+    # A script registered twice may carry filename None once and "" once: same script.
+    return (str(getattr(script, "filename", "") or ""), str(attributes.get("body", "")))
 
 
 def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # noqa: ARG001
@@ -26,6 +27,10 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # no
     context["script_files"] = unique
 
 
+# Sphinx emits html-page-context with emit_firstresult: a theme handler that returns a template
+# name stops the later handlers, so this one runs early (low priority number).
+
+
 def setup(app) -> dict[str, Any]:
-    app.connect("html-page-context", dedupe_scripts, priority=900)
+    app.connect("html-page-context", dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

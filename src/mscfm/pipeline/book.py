@@ -93,9 +93,18 @@ def build_pdf(root: Path) -> Path:
 
 PUBLISHED_STAMP = ".mscfm/published.json"
 # What the book is made of, besides the package: a change to any of these rebuilds it.
-BOOK_SOURCES = ("_config.yml", "_toc.yml", "references.bib", "book/**/*.md", "book/**/*.ipynb",
-                "book/_vendor/**/*", "data/*.csv", "data/datapackage.json", "data/schema/*.json",
-                "notebooks/*.ipynb")
+BOOK_SOURCES = (
+    "_config.yml",
+    "_toc.yml",
+    "references.bib",
+    "book/**/*.md",
+    "book/**/*.ipynb",
+    "book/_vendor/**/*",
+    "data/*.csv",
+    "data/datapackage.json",
+    "data/schema/*.json",
+    "notebooks/*.ipynb",
+)
 GENERATED_PAGES = ("book/colophon.md",)  # rewritten by every build; not an input
 
 
@@ -114,22 +123,46 @@ def source_fingerprint(root: Path, with_pdf: bool) -> str:
     return digest.hexdigest()
 
 
+def toolchain_fingerprint(root: Path) -> str:
+    """What Sphinx's own incremental build cannot see: our extension and helpers (package code),
+    the configuration and the lock file. When it changes, the work folder starts afresh."""
+    from mscfm.pipeline.state import LOCK_FILES, package_files
+
+    digest = hashlib.sha256()
+    for path in [*package_files(), *(root / name for name in ("_config.yml", *LOCK_FILES))]:
+        if Path(path).exists():
+            digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _stamp(root: Path) -> dict:
+    try:
+        return json.loads((root / PUBLISHED_STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def reset_work_if_stale(root: Path, toolchain: str) -> None:
+    """Start Sphinx from scratch when the toolchain changed (never serve stale pages)."""
+    if _stamp(root).get("toolchain") != toolchain:
+        shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+
+
 def is_published(root: Path, fingerprint: str, with_pdf: bool) -> bool:
     """True when the published book was built from exactly these sources."""
-    try:
-        stamp = json.loads((root / PUBLISHED_STAMP).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
+    stamp = _stamp(root)
     outputs_there = (root / HTML_DIR / "index.html").exists() and (
         not with_pdf or (root / PDF_PATH).exists()
     )
     return outputs_there and stamp.get("fingerprint") == fingerprint
 
 
-def record_published(root: Path, fingerprint: str) -> None:
+def record_published(root: Path, fingerprint: str, toolchain: str) -> None:
     stamp = root / PUBLISHED_STAMP
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(json.dumps({"fingerprint": fingerprint}), encoding="utf-8")
+    stamp.write_text(
+        json.dumps({"fingerprint": fingerprint, "toolchain": toolchain}), encoding="utf-8"
+    )
 
 
 def _swap_dir(new: Path, target: Path) -> None:

@@ -144,6 +144,8 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
     if book.is_published(root, fingerprint, options.pdf):
         timings["book"] = 0.0  # nothing the book is made of changed: keep the published one
     else:
+        toolchain = book.toolchain_fingerprint(root)
+        book.reset_work_if_stale(root, toolchain)
         write_generated_pages(root)
         html = book.build_html(root)
         timings["html"] = time.perf_counter() - t2
@@ -152,7 +154,7 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
             pdf = book.build_pdf(root)
             timings["pdf"] = time.perf_counter() - t3
         book.publish(root, html, pdf, extras=[root / BUNDLE_SOURCE])
-        book.record_published(root, fingerprint)
+        book.record_published(root, fingerprint, toolchain)
     timings["total"] = time.perf_counter() - t0
     ran = [o.name for o in outcomes]
     out.write(
