@@ -127,3 +127,16 @@ def test_explain_lists_each_chapter_and_runs_nothing(mini_project: Path, capsys)
     out = capsys.readouterr().out
     assert out.strip() == "01_good  re-run  never executed"
     assert not (mini_project / "book" / "_executed").exists()
+
+
+def test_a_parameter_naming_a_missing_input_fails_before_running(project_root: Path) -> None:
+    from mscfm.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"would read data/registry_1999-01-01.csv"):
+        plan(
+            project_root,
+            BuildOptions(
+                only=["06_trial_landscape"],
+                assignments=["registry_table=data/registry_1999-01-01.csv"],
+            ),
+        )

@@ -107,3 +107,27 @@ def test_every_real_chapter_declares_typed_parameters_and_existing_inputs(
         assert chapter.parameters, f"{path.name} has no parameters cell"
         for item in chapter.inputs:
             assert (project_root / item).is_file(), f"{path.name} declares missing input {item}"
+
+
+def test_an_input_named_by_a_parameter_follows_the_parameter(project_root: Path) -> None:
+    chapter = read_chapter(project_root / "notebooks" / "06_trial_landscape.ipynb")
+    assert "{registry_table}" in chapter.inputs
+    assert "data/registry.csv" in chapter.resolved_inputs(chapter.defaults())
+    other = chapter.resolved_inputs({"registry_table": "data/registry_2030-01-01.csv"})
+    assert "data/registry_2030-01-01.csv" in other and "data/registry.csv" not in other
+    with pytest.raises(ParameterError, match="expected a file under data/"):
+        chapter.resolved_inputs({"registry_table": "../secrets.csv"})
+
+
+def test_a_placeholder_must_name_a_str_parameter(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("k: int = 1  # a number")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    nb.metadata["mscfm"] = {"inputs": ["{k}"]}
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(BuildError, match="must name a str parameter"):
+        read_chapter(path)

@@ -1094,6 +1094,30 @@ def load(name: str, root: Path | None = None) -> pd.DataFrame:
     return _frame(report.tables[name])
 
 
+def load_file(path: str | Path, like: str, root: Path | None = None) -> pd.DataFrame:
+    """A CSV outside the data package, validated and typed with the schema of table `like`.
+
+    For derived tables written next to the curated ones, e.g. a refreshed registry
+    (`mscfm refresh-registry` writes data/registry_<date>.csv). Foreign keys are not checked.
+    """
+    base = _base(root)
+    resource = _resource(like, base)
+    target = Path(path) if Path(path).is_absolute() else base / path
+    _check_declared(target, base)
+    problems: list[Problem] = []
+    reader = _SchemaReader(resource.schema_label, set(_resources(base)))
+    raw_schema = _load_json(resource.schema_path, resource.schema_label, reader.problems)
+    schema = reader.read(raw_schema) if raw_schema is not None else None
+    problems.extend(reader.problems)
+    label = os.path.relpath(target, base)
+    variant = Resource(like, target, resource.schema_path, label, resource.schema_label)
+    table = _table_problems(variant, schema, problems) if schema is not None else None
+    if problems or table is None:
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        raise DataError(f"{label} is not a valid {like!r} table:\n{shown}")
+    return _frame(table)
+
+
 def _frame(table: Table) -> pd.DataFrame:
     columns = {f.name: _column(f, [typed[f.name] for _, _, typed in table.rows])
                for f in table.schema.fields}

@@ -333,6 +333,24 @@ def read_snapshot_month(root: Path | None = None) -> str:
     return snapshot_month(descriptor)
 
 
+DEFAULT_REGISTRY_TABLE = "data/registry.csv"
+_REFRESHED_TABLE = re.compile(r"registry_(\d{4}-\d{2}-\d{2})\.csv$")
+
+
+def registry_snapshot_label(registry_table: str, root: Path | None = None) -> str:
+    """Which snapshot a registry table comes from: the curated October 2022 snapshot, or the date
+    of a refresh (`mscfm refresh-registry` writes data/registry_<date>.csv)."""
+    if registry_table == DEFAULT_REGISTRY_TABLE:
+        return read_snapshot_month(root)
+    match = _REFRESHED_TABLE.search(registry_table)
+    if match is None:
+        raise ValueError(
+            f"registry table {registry_table!r}: expected {DEFAULT_REGISTRY_TABLE} or "
+            "data/registry_<YYYY-MM-DD>.csv written by `mscfm refresh-registry`"
+        )
+    return f"{match.group(1)} (refreshed from the ClinicalTrials.gov API v2)"
+
+
 # --------------------------------------------------------------------------- preclinical (ch. 05)
 
 PRECLINICAL_SCOPE = "preclinical"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mscfm.errors import BuildError, DataError
+from mscfm.errors import BuildError, DataError, ParameterError
 from mscfm.pipeline import book
 from mscfm.pipeline.execute import Job, Outcome, raise_on_failures, run_jobs
 from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides
@@ -81,6 +81,11 @@ def plan(root: Path, options: BuildOptions) -> list[Decision]:
     decisions = []
     for chapter in select_chapters(chapters, options.only):
         params: dict[str, Any] = {**chapter.defaults(), **overrides[chapter.name]}
+        for item in chapter.resolved_inputs(params):
+            if not (root / item).is_file():
+                raise ParameterError(
+                    f"chapter {chapter.name} would read {item}, which does not exist"
+                )
         decisions.append(state.decide(chapter, params, root, force=options.force))
     return decisions
 

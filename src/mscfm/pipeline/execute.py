@@ -125,8 +125,11 @@ def _last_started_cell(kept: Path) -> int | None:
         cells = json.loads(kept.read_text(encoding="utf-8"))["cells"]
     except (OSError, ValueError, KeyError):
         return None
-    started = [index for index, cell in enumerate(cells)
-               if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    started = [
+        index
+        for index, cell in enumerate(cells)
+        if cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
     return started[-1] if started else None
 
 
@@ -160,7 +163,7 @@ def execute_job(job: Job) -> Outcome:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".running.ipynb")
     os.environ["MSCFM_ROOT"] = str(root)
-    os.environ["MSCFM_DECLARED_INPUTS"] = json.dumps(list(chapter.inputs))
+    os.environ["MSCFM_DECLARED_INPUTS"] = json.dumps(list(chapter.resolved_inputs(job.parameters)))
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     start = time.perf_counter()
     try:
@@ -212,8 +215,11 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 if partial.exists():
                     shutil.move(partial, kept)
-                where = f"notebook kept at {kept}" if kept.exists() else \
-                    f"no notebook was saved; logs in {kept.parent}"
+                where = (
+                    f"notebook kept at {kept}"
+                    if kept.exists()
+                    else f"no notebook was saved; logs in {kept.parent}"
+                )
                 outcome = Outcome(
                     job.chapter.name,
                     False,

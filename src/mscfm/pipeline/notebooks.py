@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from mscfm.errors import BuildError, ParameterError
 NOTEBOOK_DIR = "notebooks"
 EXECUTED_DIR = "book/_executed"
 DEFAULT_TIMEOUT_S = 300
+PLACEHOLDER = re.compile(r"\{(\w+)\}")  # an input named by a parameter: "{registry_table}"
 SUPPORTED_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
 
 
@@ -46,6 +48,25 @@ class Chapter:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.parameters.values()}
+
+    def resolved_inputs(self, parameters: dict[str, Any]) -> tuple[str, ...]:
+        """Declared inputs with ``{parameter}`` placeholders filled in (e.g. which registry
+        table to read); a filled-in path must be an existing file under data/."""
+        resolved = []
+        for item in self.inputs:
+            match = PLACEHOLDER.fullmatch(item)
+            if match is None:
+                resolved.append(item)
+                continue
+            name = match.group(1)
+            value = str(parameters.get(name, self.parameters[name].default))
+            if not value.startswith("data/") or ".." in value.split("/"):
+                raise ParameterError(
+                    f"parameter {name!r} of chapter {self.name} names {value!r}; "
+                    "expected a file under data/"
+                )
+            resolved.append(value)
+        return tuple(resolved)
 
 
 def _read_json(path: Path) -> dict:
@@ -112,6 +133,22 @@ def _normalise_default(default: Any, type_text: str) -> Any:
     return default
 
 
+def _check_input(path: Path, item: Any, params: dict[str, Parameter]) -> None:
+    placeholder = PLACEHOLDER.fullmatch(item) if isinstance(item, str) else None
+    if placeholder:
+        name = placeholder.group(1)
+        if name not in params or params[name].type != "str":
+            raise BuildError(
+                f"{path}: metadata mscfm.inputs entry {item!r} must name a str parameter "
+                "declared in the parameters cell"
+            )
+    elif not isinstance(item, str) or not (item.startswith("data/") or item == "references.bib"):
+        raise BuildError(
+            f"{path}: metadata mscfm.inputs entry {item!r} must be a data/ path, "
+            "references.bib or a {parameter} placeholder"
+        )
+
+
 def read_chapter(path: Path) -> Chapter:
     """Read a chapter notebook's parameters and declared inputs."""
     nb = _read_json(path)
@@ -124,11 +161,7 @@ def read_chapter(path: Path) -> Chapter:
     params = parse_parameters_cell(_cell_source(cells[0]), str(path)) if cells else {}
     inputs = tuple(meta.get("inputs", []))
     for item in inputs:
-        if not isinstance(item, str) or not (item.startswith("data/") or item == "references.bib"):
-            raise BuildError(
-                f"{path}: metadata mscfm.inputs entry {item!r} must be a data/ path "
-                "or references.bib"
-            )
+        _check_input(path, item, params)
     return Chapter(
         name=path.stem,
         source=path,

@@ -37,7 +37,7 @@ def chapter_task(chapter: Chapter, parameters: dict[str, Any], root: Path) -> Ta
     """The doit task of one chapter execution."""
     file_dep = [
         str(chapter.source),
-        *(str(root / item) for item in chapter.inputs),
+        *(str(root / item) for item in chapter.resolved_inputs(parameters)),
         *(str(root / name) for name in LOCK_FILES if (root / name).exists()),
         *package_files(),
     ]
