@@ -385,6 +385,28 @@ def _upper_bracket(f: Callable[[float], float], start: float) -> float:
     raise InputError("could not bracket tau^2 (the data may be degenerate)")
 
 
+def _tau2_pm_newton(y: np.ndarray, v: np.ndarray, target: float) -> float | None:
+    """PM root of Q(tau^2) = k - 1 by Newton's method from 0 (intercept-only models).
+
+    Q is decreasing and convex in tau^2, so Newton steps from the left never overshoot and
+    converge monotonically; dQ/dtau^2 = -sum(w^2 r^2). The root is found to near machine
+    precision, i.e. at least as precisely as metafor's uniroot. None if it does not converge.
+    """
+    tau2 = 0.0
+    for _ in range(100):
+        w = 1.0 / (v + tau2)
+        resid = y - np.dot(w, y) / w.sum()
+        q = float(np.dot(w, resid * resid))
+        slope = float(np.dot(w * w, resid * resid))
+        if slope <= 0:
+            return None
+        step = (q - target) / slope
+        tau2 += step
+        if abs(step) <= 1e-13 * max(1.0, tau2):
+            return float(tau2)
+    return None
+
+
 def _tau2_pm(y: np.ndarray, v: np.ndarray, X: np.ndarray, tol: float = METAFOR_TOL) -> float:
     k, p = X.shape
     target = k - p
@@ -399,6 +421,10 @@ def _tau2_pm(y: np.ndarray, v: np.ndarray, X: np.ndarray, tol: float = METAFOR_T
 
     if excess(0.0) <= 0:
         return 0.0
+    if p == 1:
+        root = _tau2_pm_newton(y, v, target)
+        if root is not None:
+            return root
     mad = 1.4826 * np.median(np.abs(y - np.median(y)))  # R's mad()
     hi = _upper_bracket(excess, max(100.0, 10 * mad**2))  # metafor's tau2.max
     return float(optimize.brentq(excess, 0.0, hi, xtol=tol, rtol=_RTOL))
