@@ -26,6 +26,22 @@ def make_mini_project(dest: Path, extra_chapters: tuple[str, ...] = ()) -> Path:
     return dest
 
 
+def mark_executed(root: Path, save_each: bool = False) -> None:
+    """Record every chapter as executed and up to date, without running anything."""
+    from mscfm.pipeline.build import BuildOptions, plan
+    from mscfm.pipeline.state import BuildState
+
+    state = BuildState(root)
+    for decision in plan(root, BuildOptions()):
+        executed = decision.chapter.executed_path(root)
+        executed.parent.mkdir(parents=True, exist_ok=True)
+        executed.write_text("{}", encoding="utf-8")
+        state.record(decision)
+        if save_each:
+            state.save()
+    state.save()
+
+
 @pytest.fixture
 def mini_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = make_mini_project(tmp_path / "mini")

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import mark_executed
 
 from mscfm.errors import BuildError, DataError
 from mscfm.pipeline import book
 from mscfm.pipeline.build import BuildOptions, plan, run_build
-from mscfm.pipeline.state import BuildState
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -21,13 +21,7 @@ def _reruns(root: Path, **kwargs) -> dict[str, str]:
 
 
 def _mark_executed(root: Path) -> None:
-    """Record the current fingerprints as executed, without running anything."""
-    state = BuildState(root)
-    for decision in plan(root, BuildOptions()):
-        decision.chapter.executed_path(root).parent.mkdir(parents=True, exist_ok=True)
-        decision.chapter.executed_path(root).write_text("{}")
-        state.record(decision)
-    state.save()
+    mark_executed(root)
 
 
 def test_invalidation_is_exact_for_data_parameters_notebook_and_lock(mini_project: Path) -> None:

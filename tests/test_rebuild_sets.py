@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import mark_executed
 
 import mscfm
 from mscfm.pipeline import state as state_module
 from mscfm.pipeline.build import BuildOptions, plan
-from mscfm.pipeline.state import BuildState
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_COPIED = (".venv", ".git", "_build", "_executed", ".mscfm", "__pycache__", ".pytest_cache")
@@ -76,13 +76,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _mark_executed(root: Path) -> None:
-    state = BuildState(root)
-    for decision in plan(root, BuildOptions()):
-        executed = decision.chapter.executed_path(root)
-        executed.parent.mkdir(parents=True, exist_ok=True)
-        executed.write_text("{}", encoding="utf-8")
-        state.record(decision)
-    state.save()
+    mark_executed(root)
 
 
 def _reruns(root: Path, assignments: list[str] | None = None) -> dict[str, str]:
@@ -226,11 +220,5 @@ def test_state_saved_after_each_chapter_keeps_every_chapter(tmp_path: Path) -> N
     its work); every chapter recorded that way must be up to date on the next plan."""
     root = tmp_path / "report"
     shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
-    state = BuildState(root)
-    for decision in plan(root, BuildOptions()):
-        executed = decision.chapter.executed_path(root)
-        executed.parent.mkdir(parents=True, exist_ok=True)
-        executed.write_text("{}", encoding="utf-8")
-        state.record(decision)
-        state.save()
+    mark_executed(root, save_each=True)
     assert _reruns(root) == {}
