@@ -105,7 +105,7 @@ def test_every_real_chapter_declares_typed_parameters_and_existing_inputs(
     for path in notebooks:
         chapter = read_chapter(path)
         assert chapter.parameters, f"{path.name} has no parameters cell"
-        for item in chapter.inputs:
+        for item in chapter.resolved_inputs(chapter.defaults()):
             assert (project_root / item).is_file(), f"{path.name} declares missing input {item}"
 
 
