@@ -206,3 +206,12 @@ def test_result_and_no_pool_sentences(tables):
     sel = efficacy.select(outcomes, studies, "VAS pain", 12)
     text = efficacy.no_pool_sentence(sel, "k = 1")
     assert "vega2015" in text and "jointstem: no control arm" in text
+
+
+def test_key_results_are_the_fitted_numbers_or_nan() -> None:
+    import math
+
+    from mscfm import efficacy
+
+    assert all(math.isnan(v) for v in efficacy.key_results(None).values())
+    assert set(efficacy.key_results(None)) == set(efficacy.KEY_RESULTS)

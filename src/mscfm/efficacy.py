@@ -443,3 +443,14 @@ def trial_outcomes(outcomes: pd.DataFrame, study_id: str) -> pd.DataFrame:
     table = rows.assign(percent=percent)[["id", "outcome", "timepoint", "arm", "arm_role", "n",
                                           "mean", "sd", "events", "percent"]]
     return table.sort_values(["outcome", "arm_role", "id"], ignore_index=True)
+
+
+KEY_RESULTS = ("k", "estimate", "ci_lb", "ci_ub", "pi_lb", "pi_ub", "pval", "tau2", "I2")
+
+
+def key_results(analysis: EfficacyAnalysis | None) -> dict[str, float]:
+    """The pooled numbers a sweep compares across parameter sets (NaN when nothing pooled)."""
+    if analysis is None:
+        return {name: float("nan") for name in KEY_RESULTS}
+    fit = analysis.result
+    return {name: float(getattr(fit, name)) for name in KEY_RESULTS}

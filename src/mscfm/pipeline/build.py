@@ -170,5 +170,6 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
     out.write(f"HTML: {root / book.HTML_DIR / 'index.html'}\n")
     if pdf:
         out.write(f"PDF:  {root / book.PDF_PATH}\n")
-    out.write(f"built in {timings['total']:.1f} s\n")
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "total")
+    out.write(f"built in {timings['total']:.1f} s ({steps})\n")
     return {"ran": ran, "timings": timings}
