@@ -42,7 +42,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts notebooks
 
 clean:
 	rm -rf _build book/_executed .mscfm
