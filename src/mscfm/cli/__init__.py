@@ -26,6 +26,11 @@ COMMANDS = {
 SUBCOMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 
+def add_jobs_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The worker-count option shared by the commands that execute notebooks."""
+    parser.add_argument("--jobs", "-j", type=int, default=0, metavar="N", help=help_text)
+
+
 def make_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; with a known ``command`` only its module is imported (pandas, scipy or httpx
     cost seconds to import, and one command needs at most one of them)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from mscfm.cli import add_jobs_option
 from mscfm.paths import project_root
 
 
@@ -29,14 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Execute the chapter notebooks whose inputs changed (papermill, in parallel), "
         "then build the Jupyter Book as HTML and PDF and publish it to _build/.",
     )
-    p.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=0,
-        metavar="N",
-        help="worker processes (default: one per core)",
-    )
+    add_jobs_option(p, "worker processes (default: one per core)")
     p.add_argument("--force", action="store_true", help="re-execute every selected chapter")
     p.add_argument(
         "--only",

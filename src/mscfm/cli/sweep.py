@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from mscfm.cli import add_jobs_option
 from mscfm.paths import project_root
 
 
@@ -54,14 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME=V1,V2,...",
         help="values of one parameter to sweep (repeatable; checked against the notebook)",
     )
-    p.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=0,
-        metavar="N",
-        help="local worker processes (default: one per core)",
-    )
+    add_jobs_option(p, "local worker processes (default: one per core)")
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
