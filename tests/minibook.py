@@ -18,6 +18,7 @@ from conftest import FIXTURES, make_mini_project
 
 from mscfm.pipeline import book
 from mscfm.pipeline.build import BuildOptions, run_build
+from mscfm.pipeline.toc import toc_files
 
 CHECKS = FIXTURES / "book_checks"
 CHAPTER = "05_book_checks"
@@ -84,21 +85,7 @@ def _build(base: Path) -> Path | BaseException:
 
 def toc_pages(root: Path) -> list[str]:
     """Every page of the book as a docname (``book/intro``), in _toc.yml order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    pages: list[str] = []
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries:
-            if "file" in entry:
-                pages.append(str(Path(entry["file"]).with_suffix("")))
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    pages.append(str(Path(toc["root"]).with_suffix("")))
-    walk(toc.get("chapters", []))
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    return pages
+    return toc_files(root)
 
 
 def html_dir(root: Path) -> Path:

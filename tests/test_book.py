@@ -3,27 +3,17 @@ executed notebooks reproduce under nbval."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from minibook import page_title
 
 from mscfm.pipeline import book
 from mscfm.pipeline.toc import toc_files
 
 pytestmark = pytest.mark.slow
-
-
-def _title(root: Path, item: str) -> str:
-    if "_executed/" in item:
-        nb = json.loads((root / f"{item}.ipynb").read_text(encoding="utf-8"))
-        text = next("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    else:
-        text = (root / f"{item}.md").read_text(encoding="utf-8")
-    line = next(ln for ln in text.splitlines() if ln.startswith("# "))
-    return line[2:].strip()
 
 
 def test_html_has_every_page_of_the_toc(built_book: Path) -> None:
@@ -32,7 +22,7 @@ def test_html_has_every_page_of_the_toc(built_book: Path) -> None:
     for item in toc_files(built_book):
         page = html / f"{item}.html"
         assert page.is_file(), f"{page} missing"
-        assert _title(built_book, item).split(":")[0] in page.read_text(encoding="utf-8")
+        assert page_title(built_book, item).split(":")[0] in page.read_text(encoding="utf-8")
 
 
 def test_executed_notebooks_reproduce_under_nbval(built_book: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,7 +205,7 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
     workers = max(1, min(n_workers, len(jobs)))
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
         futures: dict[Future, Job] = {pool.submit(execute_job, job): job for job in jobs}
-        for future in _as_completed(futures):
+        for future in as_completed(futures):
             try:
                 outcome = future.result()
             except BaseException as exc:  # a worker died (killed, out of memory)
@@ -232,11 +232,6 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
                 on_done(outcome)
     return sorted(outcomes, key=lambda o: o.name)
 
-
-def _as_completed(futures):
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
 
 
 def raise_on_failures(outcomes: list[Outcome]) -> None:
