@@ -133,3 +133,13 @@ def glue_figure_count(root: Path, docnames: list[str]) -> int:
         text = page_source(root, docname).read_text(encoding="utf-8")
         count += len(re.findall(r"```\{glue:figure\}|:::\{glue:figure\}", text))
     return count
+
+
+_GLUE_FIGURE = re.compile(r"^(?:```|:::)\{glue:figure\}\s+(\S+)", re.MULTILINE)
+
+
+def glue_figure_names(notebook: Path) -> list[str]:
+    """The glued figures a chapter notebook's prose pastes, in order (its figures)."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return _GLUE_FIGURE.findall(text)

@@ -18,12 +18,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import playwright.sync_api as playwright_sync
 import pytest
+from chromium import CHROMIUM_ARGS, chromium_path
 from minibook import ARTIFACTS, html_dir, toc_pages
 
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 LOCAL_SCHEMES = ("data", "blob", "about")
 SCREENSHOTS = ARTIFACTS / "screenshots"
 
@@ -48,14 +45,6 @@ def served_book(built_book: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def _chromium() -> str:
-    for path in CHROMIUM_CANDIDATES:
-        if Path(path).exists():
-            return path
-    pytest.fail("chromium is not installed: run `sudo bash scripts/system-deps.sh all` "
-                "(apt-get install chromium)")
 
 
 # --------------------------------------------------------------------------- visiting the pages
@@ -109,7 +98,7 @@ def visits(built_book: Path, served_book: str) -> dict[str, PageVisit]:
     sync_api = playwright_sync
     results: dict[str, PageVisit] = {}
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             for docname in toc_pages(built_book):
                 context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -3,17 +3,26 @@ well in HTML and in the PDF, numbers glued into the prose.
 
 A chapter starts with ``from mscfm import report; report.setup()`` and then uses
 ``report.table(df)``, ``report.glue_number(...)`` and ``report.glue_figure(...)``.
+
+Outside the book (JupyterLab, VS Code, ``jupyter nbconvert --execute``) the same calls show each
+glued figure where the code makes it and list the numbers a cell glues under that cell; the book
+shows each figure once, where the prose pastes it, and the numbers in the prose
+(`mscfm.book_view`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mscfm.book_view import METADATA_KEY, NOTEBOOK_ONLY
 from mscfm.plots.style import alt_text
 
 DEFAULT_PRECISION = 2
@@ -33,6 +42,7 @@ def setup() -> None:
         set_matplotlib_formats("retina")
     except ImportError:  # outside IPython there is nothing to configure
         pass
+    _list_key_numbers_under_each_cell()
 
 
 class Table:
@@ -123,14 +133,111 @@ def glue_number(name: str, value: Any) -> None:
     from myst_nb import glue
 
     glue(name, value, display=False)
+    _note_key_number(name, value)
 
 
 def glue_figure(name: str, fig: Figure) -> None:
-    """Glue a figure for a ``{glue:figure}`` directive; refuses figures without alt text.
+    """Show a figure where the code makes it and glue it for a ``{glue:figure}`` directive;
+    refuses figures without alt text. The book shows it only where the directive pastes it.
 
     Returns nothing, so a call at the end of a cell does not display the figure a second time.
     """
     from myst_nb import glue
 
     alt_text(fig)  # raises if missing: every figure in the book has alt text
-    glue(name, fig, display=False)
+    glue(name, fig, display=True)
+
+
+# --------------------------------------------------------------------------- key numbers
+# The prose quotes glued numbers by name ({glue:text}`eff_k`). Outside the book nothing resolves
+# those roles (jupyterlab-myst shows the bare name), so each cell that glues numbers lists them,
+# name and value, in an output under it that the book leaves out.
+
+KEY_NUMBERS = "key numbers"
+LEFT = 'style="text-align: left"'  # JupyterLab right-aligns table cells; these are sentences
+_MARKDOWN = None  # a markdown-it parser, made on first use
+
+
+@dataclass(frozen=True)
+class KeyNumber:
+    name: str
+    text: str  # as {glue:text} (plain text) or {glue:md} (markdown source) takes it
+    html: str  # as the prose shows it, raw HTML in the value escaped
+
+
+_pending: list[KeyNumber] = []  # glued by the running cell
+
+
+def _key_number(name: str, value: Any) -> KeyNumber:
+    global _MARKDOWN
+    from IPython.core.formatters import format_display_data
+
+    bundle, _ = format_display_data(value)
+    if "text/markdown" in bundle:
+        if _MARKDOWN is None:
+            from markdown_it import MarkdownIt
+
+            _MARKDOWN = MarkdownIt("commonmark", {"html": False})
+        text = bundle["text/markdown"]
+        return KeyNumber(name, text, _MARKDOWN.renderInline(text))
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        text = format(float(value), ".6g")  # 26.7, not 26.700000000000003 or np.float64(26.7)
+    else:
+        text = bundle.get("text/plain", repr(value))
+    return KeyNumber(name, text, html.escape(text))
+
+
+def _note_key_number(name: str, value: Any) -> None:
+    _pending.append(_key_number(name, value))
+
+
+class KeyNumbers:
+    """The numbers one cell glued, shown under the cell in a notebook (never in the book)."""
+
+    def __init__(self, items: Sequence[KeyNumber]) -> None:
+        self.numbers = list(items)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f'<tr><td><code>{html.escape(n.name)}</code></td><td {LEFT}>{n.html}</td></tr>'
+            for n in self.numbers
+        )
+        return (
+            '<div class="mscfm-key-numbers"><p><strong>Key numbers</strong> (the text names '
+            "them; the book prints their values there)</p>"
+            f"<table><thead><tr><th>name</th><th {LEFT}>value</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    def __repr__(self) -> str:
+        return "\n".join(f"{n.name} = {n.text}" for n in self.numbers)
+
+
+def _forget_key_numbers(*_: Any) -> None:
+    _pending.clear()  # a cell that failed half-way leaves nothing for the next one
+
+
+def _show_key_numbers(*_: Any) -> None:
+    if not _pending:
+        return
+    from IPython.display import display
+
+    names = [n.name for n in _pending]
+    display(KeyNumbers(_pending),
+            metadata={METADATA_KEY: {NOTEBOOK_ONLY: KEY_NUMBERS, "names": names}})
+    _pending.clear()
+
+
+def _list_key_numbers_under_each_cell() -> None:
+    """IPython runs these around every cell (as matplotlib's inline backend shows figures)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    for event, callback in (("pre_run_cell", _forget_key_numbers),
+                            ("post_run_cell", _show_key_numbers)):
+        if callback not in shell.events.callbacks[event]:  # setup() may run twice
+            shell.events.register(event, callback)

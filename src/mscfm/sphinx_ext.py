@@ -1,4 +1,5 @@
-"""Small Sphinx fixes for the report's HTML: each script once per page.
+"""Small Sphinx fixes for the report's HTML: each script once per page; notebooks as the book
+shows them (`mscfm.book_view`: a glued figure once, where the prose pastes it).
 
 sphinx-thebe (loaded by Jupyter Book) registers its inline configuration script every time the
 environment reads documents, so pages can carry it twice and the browser reports
@@ -8,6 +9,8 @@ environment reads documents, so pages can carry it twice and the browser reports
 from __future__ import annotations
 
 from typing import Any
+
+from mscfm.book_view import book_view_source
 
 
 def _key(script: Any) -> tuple[str, str]:
@@ -31,6 +34,13 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # no
 # name stops the later handlers, so this one runs early (low priority number).
 
 
+def notebooks_as_the_book_shows_them(app, docname: str, source: list[str]) -> None:
+    """Sphinx passes each page's text through ``source-read`` before myst-nb parses it."""
+    if str(app.env.doc2path(docname)).endswith(".ipynb"):
+        source[0] = book_view_source(source[0])
+
+
 def setup(app) -> dict[str, Any]:
     app.connect("html-page-context", dedupe_scripts, priority=100)
+    app.connect("source-read", notebooks_as_the_book_shows_them)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
