@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,20 +93,18 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def lab(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    base = tmp_path_factory.mktemp("jupyterlab")
-    folder = base / "work"
-    folder.mkdir()
+@contextmanager
+def serving(folder: Path, base: Path, mscfm_root: Path | None) -> Iterator[Lab]:
+    """JupyterLab on ``folder`` (its settings, runtime files and log under ``base``), stopped
+    on leaving, also on failure. ``mscfm_root`` is the report for chapters copied out of it."""
     for sub in ("config", "runtime", "data", "workspaces", "settings"):
-        (base / sub).mkdir()
+        (base / sub).mkdir(parents=True)
     _write_settings(base / "settings")
     jupyter = Path(sys.executable).with_name("jupyter")  # the venv running the tests
     token = os.urandom(16).hex()
     port = _free_port()
     env = {
         **os.environ,
-        "MSCFM_ROOT": str(project_root),  # the chapter is a copy outside the project
         "JUPYTER_CONFIG_DIR": str(base / "config"),
         "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
         "JUPYTER_DATA_DIR": str(base / "data"),
@@ -112,6 +112,9 @@ def lab(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
     }
     env.pop("MSCFM_DECLARED_INPUTS", None)  # not a build
+    env.pop("MSCFM_ROOT", None)
+    if mscfm_root is not None:
+        env["MSCFM_ROOT"] = str(mscfm_root)
     command = [str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True"]
@@ -130,7 +133,16 @@ def lab(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def browser(lab: Lab) -> Iterator[playwright_sync.Browser]:
+def lab(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """JupyterLab on a folder of chapter copies (the chapters in git are never touched)."""
+    base = tmp_path_factory.mktemp("jupyterlab")
+    (base / "work").mkdir()
+    with serving(base / "work", base, mscfm_root=project_root) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[playwright_sync.Browser]:
     with playwright_sync.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
@@ -170,24 +182,45 @@ class RunView:
     screenshot: Path
 
 
+def _open(page: playwright_sync.Page, lab: Lab, path: str) -> None:
+    """Open ``path`` (relative to the served folder) alone, in a fresh workspace of its own."""
+    page.goto(f"{lab.url}lab/workspaces/{Path(path).stem}/tree/{path}?reset&token={lab.token}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=START_TIMEOUT_S * 1000)
+
+
+def _run_all(page: playwright_sync.Page, lab: Lab, path: str) -> None:
+    """Run all cells; wait until the kernel is idle and every cell has run."""
+    name = Path(path).stem
+    running = page.evaluate(RUN_ALL)
+    assert running == path, f"JupyterLab ran {running}, not {path}"
+    try:
+        page.wait_for_function(ALL_RUN, timeout=RUN_TIMEOUT_S * 1000, polling=500)
+    except playwright_sync.TimeoutError:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-timeout.png"))
+        pytest.fail(f"{path} did not finish in {RUN_TIMEOUT_S} s in JupyterLab; "
+                    f"state: {page.evaluate(RUN_STATE)}; server log: {lab.log}")
+
+
+def _screenshot_whole_notebook(page: playwright_sync.Page, name: str) -> Path:
+    """A window as tall as the notebook, so one screenshot shows every cell."""
+    height = page.evaluate(f"() => document.querySelector('{SCROLLER}').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(height + 200, MAX_SCREENSHOT_PX)})
+    page.wait_for_timeout(500)  # let the layout follow the new size
+    page.evaluate(f"() => {{ document.querySelector('{SCROLLER}').scrollTop = 0; }}")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(shot))
+    return shot
+
+
 def _run_in_lab(browser: playwright_sync.Browser, lab: Lab, source: Path) -> RunView:
     shutil.copy(source, lab.folder / source.name)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
-        # A workspace of its own, reset: only this chapter is open (and current).
-        page.goto(f"{lab.url}lab/workspaces/{source.stem}/tree/{source.name}"
-                  f"?reset&token={lab.token}")
-        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=START_TIMEOUT_S * 1000)
-        running = page.evaluate(RUN_ALL)
-        assert running == source.name, f"JupyterLab ran {running}, not {source.name}"
-        try:
-            page.wait_for_function(ALL_RUN, timeout=RUN_TIMEOUT_S * 1000, polling=500)
-        except playwright_sync.TimeoutError:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / f"{source.stem}-timeout.png"))
-            pytest.fail(f"{source.stem} did not finish in {RUN_TIMEOUT_S} s in JupyterLab; "
-                        f"state: {page.evaluate(RUN_STATE)}; server log: {lab.log}")
+        _open(page, lab, source.name)
+        _run_all(page, lab, source.name)
         page.evaluate("""async () => {  // every output image decoded before counting
             for (const img of document.querySelectorAll('.jp-OutputArea-output img')) {
                 try { await img.decode(); } catch (e) {}
@@ -199,15 +232,7 @@ def _run_in_lab(browser: playwright_sync.Browser, lab: Lab, source: Path) -> Run
             '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]',
             "els => els.map(e => e.innerText.slice(0, 500))")
         text = page.inner_text(".jp-NotebookPanel .jp-Notebook")
-        # A window as tall as the notebook, so one screenshot shows every cell.
-        height = page.evaluate(f"() => document.querySelector('{SCROLLER}').scrollHeight")
-        page.set_viewport_size({"width": 1280, "height": min(height + 200, MAX_SCREENSHOT_PX)})
-        page.wait_for_timeout(500)  # let the layout follow the new size
-        page.evaluate(f"() => {{ document.querySelector('{SCROLLER}').scrollTop = 0; }}")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot = SCREENSHOTS / f"{source.stem}.png"
-        page.screenshot(path=str(shot))
-        return RunView(images, errors, text, shot)
+        return RunView(images, errors, text, _screenshot_whole_notebook(page, source.stem))
     finally:
         context.close()
 
@@ -245,3 +270,67 @@ def test_no_raw_glue_markup_is_visible(runs: dict[str, RunView], chapter: str) -
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_a_screenshot_is_kept(runs: dict[str, RunView], chapter: str) -> None:
     assert runs[chapter].screenshot.stat().st_size > 10_000
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+# The researcher's edit: the parameters cell gets new text, as typing it would give.
+SET_PARAMETERS = """async (text) => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    await panel.context.ready;
+    const cell = panel.content.widgets.find(
+        c => (c.model.getMetadata('tags') || []).includes('parameters'));
+    if (!cell) {
+        return panel.content.widgets.map(c => JSON.stringify(c.model.toJSON().metadata));
+    }
+    cell.model.sharedModel.setSource(text);
+    return 'set';
+}"""
+NEW_PARAMETERS = ('scale: float = 3.0  # multiply the values by this\n'
+                  'label: str = "values"  # name shown in the text\n')
+SAVE = """async () => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    await window.jupyterapp.commands.execute('docmanager:save');
+    return panel.context.model.dirty;
+}"""
+
+
+def test_parameters_changed_in_jupyterlab_are_what_the_book_shows(
+    tmp_path: Path, browser: playwright_sync.Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Build; change a parameter in JupyterLab, run, save (outputs and all); build again."""
+    from conftest import make_mini_project
+
+    from mscfm.pipeline import book
+    from mscfm.pipeline.build import BuildOptions, run_build
+
+    root = make_mini_project(tmp_path / "mini")
+    chapter = root / "notebooks" / "01_good.ipynb"
+    page_path = root / book.HTML_DIR / "book" / "_executed" / "01_good.html"
+    monkeypatch.setenv("MSCFM_ROOT", str(root))
+    run_build(root, BuildOptions(pdf=False, jobs=1))
+    assert "4.0" in page_path.read_text(encoding="utf-8")  # the sum at the default scale 1
+    monkeypatch.delenv("MSCFM_ROOT")
+    with serving(root, tmp_path / "lab", mscfm_root=None) as lab:  # root found from notebooks/
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        try:
+            page = context.new_page()
+            _open(page, lab, "notebooks/01_good.ipynb")
+            edited = page.evaluate(SET_PARAMETERS, NEW_PARAMETERS)
+            assert edited == "set", f"no cell tagged 'parameters' in JupyterLab: {edited}"
+            _run_all(page, lab, "notebooks/01_good.ipynb")
+            assert page.evaluate(SAVE) is False, "JupyterLab did not save the notebook"
+            _screenshot_whole_notebook(page, "mini_01_good_scale_3")
+        finally:
+            context.close()
+    saved = json.loads(chapter.read_text(encoding="utf-8"))
+    assert any(c.get("outputs") for c in saved["cells"]), "saved without outputs: not a real run"
+
+    monkeypatch.setenv("MSCFM_ROOT", str(root))
+    run_build(root, BuildOptions(pdf=False, jobs=1))
+    page_html = page_path.read_text(encoding="utf-8")
+    # The mini chapter glues the sum of its values (1.5 + 2.5) times `scale`.
+    assert "12.0" in page_html and "4.0" not in page_html
+    rows = [row for row in re.findall(r"<tr.*?</tr>", page_html, re.DOTALL) if ">scale<" in row]
+    assert len(rows) == 1 and ">3.0<" in rows[0], f"'Parameters used' row of scale: {rows}"
