@@ -166,6 +166,7 @@ class KeyNumber:
 
 
 _pending: list[KeyNumber] = []  # glued by the running cell
+_listing = False  # the hooks that show and clear _pending are registered
 
 
 def _key_number(name: str, value: Any) -> KeyNumber:
@@ -188,7 +189,8 @@ def _key_number(name: str, value: Any) -> KeyNumber:
 
 
 def _note_key_number(name: str, value: Any) -> None:
-    _pending.append(_key_number(name, value))
+    if _listing:  # only in an IPython kernel after setup(); a plain script keeps nothing
+        _pending.append(_key_number(name, value))
 
 
 class KeyNumbers:
@@ -230,6 +232,7 @@ def _show_key_numbers(*_: Any) -> None:
 
 def _list_key_numbers_under_each_cell() -> None:
     """IPython runs these around every cell (as matplotlib's inline backend shows figures)."""
+    global _listing
     try:
         from IPython import get_ipython
     except ImportError:
@@ -241,3 +244,4 @@ def _list_key_numbers_under_each_cell() -> None:
                             ("post_run_cell", _show_key_numbers)):
         if callback not in shell.events.callbacks[event]:  # setup() may run twice
             shell.events.register(event, callback)
+    _listing = True
