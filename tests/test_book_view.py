@@ -73,12 +73,14 @@ def test_without_the_book_view_myst_nb_would_show_the_figure_twice(
 def test_a_cell_that_glues_numbers_lists_them_under_it(shell: InteractiveShell) -> None:
     outputs = _run(shell, "report.glue_number('n_trials', 12)\n"
                           "report.glue_number('share', 26.700000000000003)\n"
+                          "report.glue_number('month', '2022-10')\n"
                           "report.glue_number('note', Markdown('*knee OA* <b>x</b> & y'))")
     listed = [o for o in outputs if is_notebook_only(o)]
     assert len(listed) == 1 and outputs[-1] is listed[0]  # one table, after the cell's glue
-    assert listed[0]["metadata"]["mscfm"]["names"] == ["n_trials", "share", "note"]
+    assert listed[0]["metadata"]["mscfm"]["names"] == ["n_trials", "share", "month", "note"]
     html = listed[0]["data"]["text/html"]
     assert "<code>n_trials</code>" in html and ">12<" in html and ">26.7<" in html
+    assert ">2022-10<" in html  # as {glue:text} shows a string: no quotes
     assert "<em>knee OA</em>" in html  # {glue:md} values render as the prose shows them
     assert "<b>" not in html and "&lt;b&gt;x&lt;/b&gt; &amp; y" in html  # data never markup
     assert listed[0]["data"]["text/plain"].splitlines()[0] == "n_trials = 12"

@@ -183,6 +183,8 @@ def _key_number(name: str, value: Any) -> KeyNumber:
         return KeyNumber(name, text, _MARKDOWN.renderInline(text))
     if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
         text = format(float(value), ".6g")  # 26.7, not 26.700000000000003 or np.float64(26.7)
+    elif isinstance(value, str):
+        text = value  # {glue:text} drops the quotes of a string's repr too
     else:
         text = bundle.get("text/plain", repr(value))
     return KeyNumber(name, text, html.escape(text))
