@@ -6,7 +6,16 @@ import re
 
 import pandas as pd
 
-from mscfm.report import LINE_CHARS, Table, latex_columns, table
+from mscfm.report import (
+    COLUMN_GAP_CHARS,
+    LINE_CHARS,
+    TEXT_WIDTH_CHARS,
+    Table,
+    column_widths,
+    latex_columns,
+    table,
+    text_width,
+)
 
 TRICKY = "<b>bold</b> & 50% of n_1 at $x$ #3"
 
@@ -36,8 +45,31 @@ def test_short_tables_use_plain_columns_and_long_text_wraps_within_the_width() -
     spec = latex_columns(wide)
     shares = [float(x) for x in re.findall(r"p\{([0-9.]+)\\linewidth\}", spec)]
     assert len(shares) == 1 and spec.endswith("lr")
-    short_chars = len("C01") + 2 + len("supported") + 2 + len("n") + 2
-    assert abs(shares[0] - (1 - short_chars / LINE_CHARS)) < 1e-3
+    widths = column_widths(wide)
+    assert sum(widths.values()) + COLUMN_GAP_CHARS * 4 <= LINE_CHARS + 1e-9
+    assert abs(shares[0] - widths["claim"] / TEXT_WIDTH_CHARS) < 1e-3
+
+
+def test_no_column_is_narrower_than_its_longest_word() -> None:
+    """The cells that ran together in the PDF ('supportedlow', '02_fibromyalgiasupported')."""
+    claims = pd.DataFrame({"claim_id": ["C01", "C25"],
+                           "claim": ["Fibromyalgia is a chronic condition marked by widespread "
+                                     "musculoskeletal pain, fatigue, disturbed sleep. " * 2] * 2,
+                           "claim_type": ["background", "feasibility_regulation"],
+                           "chapter": ["02_fibromyalgia", "09_regulation_cost"],
+                           "verdict": ["supported", "partly supported"],
+                           "key_numbers": ["USD 194,000 per infusion (2025); USD 3,630 to 4,890 "
+                                           "per dose (2012)"] * 2})
+    widths = column_widths(claims)
+    for column in claims.columns:
+        longest = max(text_width(w) for cell in [column, *claims[column]] for w in cell.split())
+        assert widths[column] >= longest - 1e-9, column
+    assert sum(widths.values()) + COLUMN_GAP_CHARS * len(widths) <= LINE_CHARS + 1e-9
+
+
+def test_text_width_counts_wide_letters_more() -> None:
+    assert text_width("MW%") > text_width("mwx") > text_width("ilt")
+    assert text_width("abc") == 3
 
 
 def test_table_selects_renames_and_keeps_row_order() -> None:

@@ -26,8 +26,14 @@ from mscfm.book_view import METADATA_KEY, NOTEBOOK_ONLY
 from mscfm.plots.style import alt_text
 
 DEFAULT_PRECISION = 2
-LINE_CHARS = 85  # characters of footnotesize text across the PDF's text width
-SHORT_COLUMN_CHARS = 14  # columns up to this width are set on one line
+# Widths are in average lower-case letters of the PDF's table text (footnotesize Termes, about
+# 3.7 pt each; measured with the font's metrics): the text width, about 451 pt, holds some 122.
+TEXT_WIDTH_CHARS = 122
+LINE_CHARS = 110  # what a table may use: a margin for the estimate's error
+COLUMN_GAP_CHARS = 3.5  # \tabcolsep on both sides of a column (2 x 6 pt)
+# Characters much narrower or wider than an average lower-case letter, with their width.
+_CHAR_WIDTHS = {**dict.fromkeys("ijlt.,;:'|!()[] ", 0.6), **dict.fromkeys("mw", 1.7),
+                **dict.fromkeys("MW%", 2.2)}
 
 
 def setup() -> None:
@@ -79,35 +85,108 @@ class Table:
         # myst-nb puts text/latex in a display-math block. An \\mbox returns to text mode so the
         # table can be set small, and long text columns become wrapping p-columns sized to the
         # text width, so no table runs off the page.
-        body = self._styler("latex").to_latex(hrules=True, column_format=latex_columns(self.frame))
+        spec = latex_columns(self.frame, shown=self._as_shown())
+        body = self._styler("latex").to_latex(hrules=True, column_format=spec)
         return "\\mbox{\\footnotesize " + body + "}"
+
+    def _as_shown(self) -> pd.DataFrame:
+        """The cells as text at the table's precision (what the widths must hold)."""
+        shown = self.frame.copy()
+        for column in shown.columns:
+            if column in self.formats:
+                fmt = self.formats[column]
+                shown[column] = [("" if pd.isna(v) else fmt.format(v)) for v in shown[column]]
+            elif pd.api.types.is_float_dtype(shown[column]):
+                shown[column] = [("" if pd.isna(v) else f"{v:.{self.precision}f}")
+                                 for v in shown[column]]
+        return shown
 
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)
 
 
-def _natural_width(frame: pd.DataFrame, column: str) -> int:
-    cells = [str(column), *("" if pd.isna(v) else str(v) for v in frame[column])]
-    return max(len(cell) for cell in cells)
+def text_width(text: str) -> float:
+    """Estimated width of `text` in average lower-case letters (see TEXT_WIDTH_CHARS)."""
+    width = 0.0
+    for char in text:
+        if char in _CHAR_WIDTHS:
+            width += _CHAR_WIDTHS[char]
+        elif char.isupper():
+            width += 1.45
+        elif char.isdigit() or char in "_-/":
+            width += 1.1
+        else:
+            width += 1.0
+    return width
 
 
-def latex_columns(frame: pd.DataFrame) -> str:
-    """A tabular column spec that fits the text width: numbers right-aligned, short text on one
-    line, long text in ragged-right paragraph columns sharing the remaining width."""
-    widths = {col: _natural_width(frame, col) for col in frame.columns}
-    if sum(widths.values()) + 2 * len(widths) <= LINE_CHARS:
-        long_cols: list[str] = []
-    else:
-        long_cols = [c for c, w in widths.items() if w > SHORT_COLUMN_CHARS]
-    short_chars = sum(w + 2 for c, w in widths.items() if c not in long_cols)
-    room = max(0.3, 1.0 - short_chars / LINE_CHARS)
-    long_total = sum(widths[c] for c in long_cols) or 1
+def _cells(frame: pd.DataFrame, column: str) -> list[str]:
+    return [str(column), *("" if pd.isna(v) else str(v) for v in frame[column])]
+
+
+def _natural_width(frame: pd.DataFrame, column: str) -> float:
+    """Width of the longest cell (header included): what the column needs on one line."""
+    return max(text_width(cell) for cell in _cells(frame, column))
+
+
+def _word_width(frame: pd.DataFrame, column: str) -> float:
+    """Width of the longest word: the narrowest the column can wrap to without a word running
+    into the next column (LaTeX does not break '02_fibromyalgia' or 'supported')."""
+    words = [text_width(word) for cell in _cells(frame, column) for word in cell.split()]
+    return max(words, default=1.0)
+
+
+def column_widths(frame: pd.DataFrame, line_chars: float = LINE_CHARS) -> dict[str, float]:
+    """Width of each column (see LINE_CHARS) so that the table fits `line_chars`.
+
+    Columns that fit their fair share of the room keep their natural width (one line each); the
+    others share what is left in proportion to their natural width, but never narrower than their
+    longest word. The automatic layout of HTML tables works much the same way; LaTeX has none that
+    also keeps words whole, so it is written here.
+    """
+    natural = {c: _natural_width(frame, c) for c in frame.columns}
+    words = {c: _word_width(frame, c) for c in frame.columns}
+    room = line_chars - COLUMN_GAP_CHARS * len(natural)
+    if sum(natural.values()) <= room:
+        return dict(natural)
+    widths: dict[str, float] = {}
+    flexible = list(natural)
+    while flexible:  # columns that fit their share keep their natural width
+        share = (room - sum(widths.values())) / len(flexible)
+        fits = [c for c in flexible if natural[c] <= share]
+        if not fits:
+            break
+        widths.update({c: natural[c] for c in fits})
+        flexible = [c for c in flexible if c not in fits]
+    while flexible:  # the rest share what is left, each at least as wide as its longest word
+        left = room - sum(widths.values())
+        total = sum(natural[c] for c in flexible)
+        proposed = {c: left * natural[c] / total for c in flexible}
+        pinned = [c for c in flexible if proposed[c] < words[c]]
+        if not pinned:
+            widths.update(proposed)
+            break
+        widths.update({c: words[c] for c in pinned})
+        flexible = [c for c in flexible if c not in pinned]
+    excess = sum(widths.values()) - room
+    slack = {c: widths[c] - words[c] for c in widths if widths[c] > words[c]}
+    if excess > 0 and slack:  # still too wide: wrap the one-line columns too, down to their words
+        cut = min(1.0, excess / sum(slack.values()))
+        widths.update({c: widths[c] - cut * room_left for c, room_left in slack.items()})
+    return {c: widths[c] for c in frame.columns}
+
+
+def latex_columns(frame: pd.DataFrame, shown: pd.DataFrame | None = None) -> str:
+    """A tabular column spec that fits the text width: numbers right-aligned, columns that fit on
+    one line as they are, longer text in ragged-right paragraph columns (see column_widths).
+    Widths are measured on `shown`, the cells as displayed, when given."""
+    text = frame if shown is None else shown
     spec = []
-    for col in frame.columns:
-        if col in long_cols:
-            share = room * widths[col] / long_total
+    for column, width in column_widths(text).items():
+        if width < _natural_width(text, column):
+            share = width / TEXT_WIDTH_CHARS
             spec.append(f">{{\\raggedright\\arraybackslash}}p{{{share:.3f}\\linewidth}}")
-        elif pd.api.types.is_numeric_dtype(frame[col]):
+        elif pd.api.types.is_numeric_dtype(frame[column]):
             spec.append("r")
         else:
             spec.append("l")

@@ -1,0 +1,96 @@
+"""Tables in the PDF as a reader sees them: no cell runs into the next one, no text leaves the page.
+
+A cell that is too wide for its column overprints its neighbour, and the PDF's text layer then
+holds the two cells as one word ("supportedlow", "02_fibromyalgiasupported"). The HTML of the
+same tables has every cell separately, so a PDF word that the HTML never shows but that splits into
+two table cells' words is a run-together cell.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from minibook import html_dir, pdf_path
+
+MIN_PART = 2  # characters on each side of a join
+EDGE_PT = 20.0  # text this close to the paper's edge has left the text block
+_EDGE_PUNCTUATION = "()[]{},.;:!?\"'‘’“”"
+_LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl",
+                            "‐": "-", "–": "-", "—": "-", "’": "'"})
+
+
+def _tokens(text: str) -> list[str]:
+    words = (w.strip(_EDGE_PUNCTUATION) for w in text.translate(_LIGATURES).split())
+    return [w.casefold() for w in words if w]
+
+
+def run_together(pdf_words: list[str], cell_words: set[str], known_words: set[str]) -> list[str]:
+    """PDF words that no page shows but that are two table-cell words joined together."""
+    # The PDF's text layer joins words hyphenated across a line end ("small-" + "study").
+    known = known_words | {w.replace("-", "") for w in known_words}
+    found = []
+    for word in dict.fromkeys(pdf_words):
+        if word in known or len(word) < 2 * MIN_PART:
+            continue
+        splits = (word[:i] for i in range(MIN_PART, len(word) - MIN_PART + 1))
+        if any(head in cell_words and word[len(head):] in cell_words for head in splits):
+            found.append(word)
+    return found
+
+
+def _poppler(*args: str) -> str:
+    if shutil.which(args[0]) is None:
+        pytest.fail(f"{args[0]} not found: run `sudo bash scripts/system-deps.sh all`")
+    return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout
+
+
+def _html_words(root: Path) -> tuple[set[str], set[str]]:
+    """(words of table cells, every visible word) over the whole HTML book."""
+    cells: set[str] = set()
+    visible: set[str] = set()
+    for page in root.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for element in soup(["script", "style"]):
+            element.decompose()
+        for cell in soup.find_all(["td", "th"]):
+            cells.update(_tokens(cell.get_text(" ")))
+        visible.update(_tokens(soup.get_text(" ")))
+    return cells, visible
+
+
+def test_detector_finds_cells_run_together() -> None:
+    cells = {"supported", "low", "02_fibromyalgia", "very"}
+    pdf = ["supportedlow", "02_fibromyalgiasupported", "supported", "lowvery", "fibromyalgia"]
+    assert run_together(pdf, cells, known_words=cells | {"lowvery"}) == [
+        "supportedlow", "02_fibromyalgiasupported"]
+
+
+def test_no_table_cell_runs_into_the_next(built_book: Path) -> None:
+    cells, visible = _html_words(html_dir(built_book))
+    assert len(cells) > 500, "the HTML book has almost no table cells: nothing is checked"
+    # Reading order (not -raw): overprinted cells come out as one word, as a reader copies them.
+    pdf_words = _tokens(_poppler("pdftotext", str(pdf_path(built_book)), "-"))
+    joined = run_together(pdf_words, cells, visible)
+    assert not joined, f"table cells run together in the PDF: {joined[:30]}"
+
+
+_PAGE = re.compile(r'<page width="([\d.]+)"')
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">'
+                   r"(.*?)</word>")
+
+
+def test_no_text_leaves_the_page(built_book: Path) -> None:
+    bbox = _poppler("pdftotext", "-bbox", str(pdf_path(built_book)), "-")
+    outside = []
+    for number, page in enumerate(bbox.split("<page ")[1:], start=1):
+        width = float(_PAGE.match("<page " + page).group(1))
+        outside += [f"page {number}: {word!r}" for x_min, x_max, word in _WORD.findall(page)
+                    if float(x_min) < EDGE_PT or float(x_max) > width - EDGE_PT]
+    assert not outside, f"text beyond the page margins: {outside[:20]}"
