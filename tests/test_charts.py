@@ -73,13 +73,15 @@ def test_interval_plot_rows_points_and_ranges():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B", "C", "D"]
     # rows with an estimate: one interval line and one marker each; the range row: one band
-    point_lines = [ln for ln in ax.get_lines() if ln.get_marker() in ("o", "D")]
+    point_lines = [ln for ln in ax.get_lines() if ln.get_marker() not in ("None", "", None)]
     assert len(point_lines) == 3
     hollow = [ln for ln in point_lines if ln.get_markerfacecolor() == "white"]
     assert len(hollow) == 1 and hollow[0].get_xdata()[0] == -0.3
     assert any(ln.get_linestyle() == "--" for ln in ax.get_lines())
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["x", "y", charts.RANGE_LEGEND]
+    # each group has its own marker as well as its own colour (greyscale print)
+    assert len({ln.get_marker() for ln in point_lines}) == 2
     assert "4 published estimates" in alt_text(fig) and "-0.3 to 1" in alt_text(fig)
     _png(fig)
 

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from mscfm import effects, meta
+from mscfm.labels import study_label
 
 MEASURES = ("MD", "SMD")
 MEASURE_NAMES = {"MD": "mean difference", "SMD": "standardised mean difference"}
@@ -196,7 +197,9 @@ def _pair_study(study_id: str, rows: pd.DataFrame, study: pd.Series) -> dict:
     notes = msc[3] + ctl[3]
     if len(usable) > 1:
         notes.append(f"first of {len(usable)} reported analyses used")
-    return {"study_id": study_id, "label": study_id, "design": study["design"],
+    return {"study_id": study_id,
+            "label": study_label(study.get("source") or study_id, study.get("product")),
+            "design": study["design"],
             "cell_source": study["cell_source"], "comparator": study["comparator_type"],
             "direction": directions.pop(), "scale": scales.pop() if scales else "",
             "n_msc": msc[0], "mean_msc": msc[1], "sd_msc": msc[2],

@@ -15,31 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from mscfm.labels import source_label
 from mscfm.registry import CONDITION_GROUP_RULES, OTHER_GROUP
 
 # --------------------------------------------------------------------------- shared helpers
-
-# Display names for source keys whose first-author part loses a hyphen, accent or apostrophe.
-AUTHOR_DISPLAY: dict[str, str] = {
-    "andresrodriguez": "Andrés-Rodríguez",
-    "cabomeseguer": "Cabo-Meseguer",
-    "omahony": "O'Mahony",
-    "uceyler": "Üçeyler",
-    "juareznunez": "Juárez-Núñez",
-    "jasbinia": "Jasbi-nia",
-    "anon": "Anon.",
-}
-_KEY_PARTS = re.compile(r"([a-z-]+?)(\d{4})")
-
-
-def source_label(key: str) -> str:
-    """'heidari2017prevalence' -> 'Heidari 2017' (a short label for figures and tables)."""
-    match = _KEY_PARTS.match(key)
-    if not match:
-        return key
-    author, year = match.groups()
-    return f"{AUTHOR_DISPLAY.get(author, author.capitalize())} {year}"
-
 
 def check_choices(values: Iterable[str], valid: Iterable[str], what: str) -> list[str]:
     """The values as a list; ValueError naming the valid ones if any value is unknown."""

@@ -12,8 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from mscfm.plots.style import CYCLE, FULL_WIDTH_IN, OKABE_ITO, new_figure, set_alt_text
+from mscfm.plots.style import (
+    CYCLE,
+    FULL_WIDTH_IN,
+    HATCHES,
+    MARKERS,
+    OKABE_ITO,
+    new_figure,
+    set_alt_text,
+)
 
 ROW_HEIGHT_IN = 0.24
 MIN_HEIGHT_IN = 1.8
@@ -53,7 +62,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], xlabel: str, title
 
 def stacked_bar_chart(table: pd.DataFrame, xlabel: str, title: str = "",
                       alt: str | None = None) -> Figure:
-    """Horizontal stacked bars: one bar per row of `table`, one segment per column."""
+    """Horizontal stacked bars: one bar per row of `table`, one segment per column; each column
+    has its own colour and hatch, so the segments stay apart in greyscale print."""
     if table.empty:
         raise ValueError("stacked_bar_chart needs a table with at least one row and column")
     rows = [str(i) for i in table.index]
@@ -63,7 +73,8 @@ def stacked_bar_chart(table: pd.DataFrame, xlabel: str, title: str = "",
     for i, column in enumerate(table.columns):
         values = table[column].to_numpy(dtype=float)
         ax.barh(positions, values, left=left, height=0.7, label=str(column),
-                color=CYCLE[i % len(CYCLE)], edgecolor="white", linewidth=0.5)
+                color=CYCLE[i % len(CYCLE)], hatch=HATCHES[i % len(HATCHES)],
+                edgecolor="white", linewidth=0.5)
         left += values
     ax.set_yticks(positions, rows)
     ax.set_xlabel(xlabel)
@@ -100,12 +111,13 @@ def year_chart(years: Sequence[int], counts: Sequence[int], ylabel: str = "Trial
 def interval_plot(frame: pd.DataFrame, label: str = "label", estimate: str = "estimate",
                   lower: str = "ci_lb", upper: str = "ci_ub", group: str | None = None,
                   flag: str | None = None, reference: float | None = None, xlabel: str = "",
-                  title: str = "", alt: str | None = None) -> Figure:
+                  title: str = "", alt: str | None = None, flag_label: str = "") -> Figure:
     """Published estimates as points with intervals, one row per record (first row on top).
 
     Rows without a point estimate but with both bounds are drawn as a grey band (a range, not a
-    confidence interval). Rows where `flag` is true get a hollow marker. `group` colours rows and
-    adds a legend; `reference` draws a vertical dashed line (e.g. 0 for no difference).
+    confidence interval). Rows where `flag` is true get a hollow marker, explained in the legend
+    by `flag_label`. `group` gives each group its own colour and marker (readable in greyscale)
+    and a legend; `reference` draws a vertical dashed line (e.g. 0 for no difference).
     """
     missing = [c for c in (label, estimate, lower, upper, group, flag) if c and c not in frame]
     if missing:
@@ -115,18 +127,14 @@ def interval_plot(frame: pd.DataFrame, label: str = "label", estimate: str = "es
     n = len(frame)
     fig, ax = new_figure(FULL_WIDTH_IN, _height(n, extra=1.2 if group else 0.9))
     groups = list(dict.fromkeys(frame[group])) if group else [None]
-    colours = {g: CYCLE[i % len(CYCLE)] for i, g in enumerate(groups)}
+    styles = {g: (CYCLE[i % len(CYCLE)], MARKERS[i % len(MARKERS)])
+              for i, g in enumerate(groups)}
     positions = np.arange(n)[::-1]
-    drawn: set[object] = set()
+    kinds: set[str] = set()
     for y, (_, row) in zip(positions, frame.iterrows(), strict=True):
-        key = row[group] if group else None
-        colour = colours[key]
-        is_range = pd.isna(row[estimate])
-        legend_key = RANGE_LEGEND if is_range else key
-        legend = str(legend_key) if (group or is_range) and legend_key not in drawn else None
-        _draw_row(ax, y, row, estimate, lower, upper, colour,
-                  hollow=bool(flag and row[flag]), legend=legend)
-        drawn.add(legend_key)
+        colour, marker = styles[row[group] if group else None]
+        hollow = bool(flag and row[flag])
+        kinds.add(_draw_row(ax, y, row, estimate, lower, upper, colour, marker, hollow))
     if reference is not None:
         ax.axvline(reference, color=OKABE_ITO["black"], linestyle="--", linewidth=0.8)
     ax.set_yticks(positions, [str(v) for v in frame[label]])
@@ -134,24 +142,33 @@ def interval_plot(frame: pd.DataFrame, label: str = "label", estimate: str = "es
     ax.set_xlabel(xlabel)
     if title:
         ax.set_title(title, loc="left")
-    if group or RANGE_LEGEND in drawn:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n), frameon=False,
-                  ncol=min(4, len(drawn)))
+    handles = [Line2D([], [], color=c, marker=m, linestyle="none", label=str(g))
+               for g, (c, m) in styles.items() if group]
+    if "range" in kinds:
+        handles.append(Line2D([], [], color=RANGE_COLOUR, linewidth=5, label=RANGE_LEGEND))
+    if "hollow" in kinds and flag_label:
+        handles.append(Line2D([], [], color=OKABE_ITO["black"], marker="o", linestyle="none",
+                              markerfacecolor="white", label=flag_label))
+    if handles:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.6 / n),
+                  frameon=False, ncol=min(4, len(handles)))
     return set_alt_text(fig, alt or _interval_alt(frame, label, estimate, xlabel))
 
 
 def _draw_row(ax, y: float, row: pd.Series, estimate: str, lower: str, upper: str, colour: str,
-              hollow: bool, legend: str | None) -> None:
+              marker: str, hollow: bool) -> str:
+    """Draw one row; say what was drawn ('range', 'hollow', 'point' or 'nothing')."""
     point, low, high = row[estimate], row[lower], row[upper]
     if pd.isna(point):
         if pd.notna(low) and pd.notna(high):
-            ax.plot([low, high], [y, y], color=RANGE_COLOUR, linewidth=5, solid_capstyle="butt",
-                    label=legend)
-        return
+            ax.plot([low, high], [y, y], color=RANGE_COLOUR, linewidth=5, solid_capstyle="butt")
+            return "range"
+        return "nothing"
     if pd.notna(low) and pd.notna(high):
         ax.plot([low, high], [y, y], color=colour, linewidth=1.2)
-    ax.plot([point], [y], marker="o" if not hollow else "D", markersize=5, color=colour,
-            markerfacecolor="white" if hollow else colour, linestyle="none", label=legend)
+    ax.plot([point], [y], marker=marker, markersize=5, color=colour,
+            markerfacecolor="white" if hollow else colour, linestyle="none")
+    return "hollow" if hollow else "point"
 
 
 def _interval_alt(frame: pd.DataFrame, label: str, estimate: str, xlabel: str) -> str:

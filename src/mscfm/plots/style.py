@@ -23,6 +23,12 @@ CYCLE: list[str] = [OKABE_ITO[k] for k in
                     ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
                      "reddish_purple", "yellow", "black")]
 
+# Second channels that survive greyscale print: the i-th group of a figure gets the i-th colour
+# and the i-th marker (points) or hatch (areas), so one group looks the same in all its marks.
+MARKERS: list[str] = ["o", "s", "^", "D", "v", "P", "X", "*"]
+HATCHES: list[str] = ["", "///", "...", "xxx", "\\\\\\", "+++", "ooo", "---", "|||", "***", "OO",
+                      "//..", "\\\\.."]
+
 # Text width of an A4 page with Sphinx's LaTeX margins is about 6.3 in.
 FULL_WIDTH_IN = 6.3
 DEFAULT_HEIGHT_IN = 3.6
