@@ -78,3 +78,17 @@ def test_table_selects_renames_and_keeps_row_order() -> None:
     assert list(shown.frame.columns) == ["label", "b"]
     assert list(shown.frame["b"]) == [2, 1]
     assert "x" in repr(shown)
+
+
+def test_cited_cells_carry_their_key_for_the_reference_link() -> None:
+    frame = pd.DataFrame({"study": ["Heidari 2017", "Someone"], "source": ["heidari2017prevalence",
+                                                                          "not a key!"],
+                          "estimate": [1.78, 2.0]})
+    shown = table(frame, columns=["study", "estimate"], rename={"study": "Source"},
+                  cite={"study": "source"})
+    html = shown._repr_html_()
+    assert 'mscfm-cite-heidari2017prevalence" >Heidari 2017</td>' in html
+    assert html.count("mscfm-cite-") == 1  # a value that is not a key is not linked
+    latex = shown._repr_latex_()
+    assert r"\mscfmcite{heidari2017prevalence}{Heidari 2017}" in latex
+    assert "source" not in latex and "Someone" in latex

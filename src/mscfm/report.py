@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import html
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ DEFAULT_PRECISION = 2
 TEXT_WIDTH_CHARS = 122
 LINE_CHARS = 110  # what a table may use: a margin for the estimate's error
 COLUMN_GAP_CHARS = 3.5  # \tabcolsep on both sides of a column (2 x 6 pt)
+_LINKABLE = re.compile(r"[a-z0-9_-]+")  # bibliography keys, safe in a class name and in LaTeX
 # Characters much narrower or wider than an average lower-case letter, with their width.
 _CHAR_WIDTHS = {**dict.fromkeys("ijlt.,;:'|!()[] ", 0.6), **dict.fromkeys("mw", 1.7),
                 **dict.fromkeys("MW%", 2.2)}
@@ -63,10 +65,17 @@ class Table:
         frame: pd.DataFrame,
         precision: int = DEFAULT_PRECISION,
         formats: Mapping[str, str] | None = None,
+        cite: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.frame = frame.reset_index(drop=True)
         self.precision = precision
         self.formats = dict(formats or {})
+        # column -> bibliography key of each row: the cell links to that entry of the references
+        self.cite = {column: [str(k) if _LINKABLE.fullmatch(str(k)) else "" for k in keys]
+                     for column, keys in (cite or {}).items()}
+        for column, keys in self.cite.items():
+            if column not in self.frame or len(keys) != len(self.frame):
+                raise ValueError(f"cite: column {column!r} must be shown and have one key per row")
 
     def _styler(self, escape: str):
         # A content-derived id instead of pandas' random one keeps outputs reproducible (nbval).
@@ -76,6 +85,13 @@ class Table:
         styler = styler.format_index(escape=escape, axis=1)  # headers are text too
         for column, fmt in self.formats.items():
             styler = styler.format(fmt, subset=[column], escape=escape, na_rep="")
+        for column, keys in self.cite.items():  # mscfm.sphinx_ext turns these into links
+            if escape == "html":
+                classes = pd.DataFrame({column: [f"mscfm-cite-{k}" if k else "" for k in keys]})
+                styler = styler.set_td_classes(classes)
+            else:
+                styler = styler.apply(lambda _col, keys=keys: [
+                    f"mscfmcite:{{{k}}}--rwrap;" if k else "" for k in keys], subset=[column])
         return styler
 
     def _repr_html_(self) -> str:
@@ -199,12 +215,20 @@ def table(
     rename: Mapping[str, str] | None = None,
     precision: int = DEFAULT_PRECISION,
     formats: Mapping[str, str] | None = None,
+    cite: Mapping[str, str] | None = None,
 ) -> Table:
-    """Select, rename and format columns for display."""
+    """Select, rename and format columns for display.
+
+    `cite` maps a shown column (by its name in `frame`) to the column of `frame` that holds each
+    row's bibliography key: that cell links to the entry in the reference list, for example
+    ``cite={"study": "source"}`` shows 'Heidari 2017' linked to ``heidari2017prevalence``.
+    """
     shown = frame.loc[:, list(columns)] if columns is not None else frame
+    keys = {column: list(frame[key]) for column, key in (cite or {}).items()}
     if rename:
         shown = shown.rename(columns=dict(rename))
-    return Table(shown, precision=precision, formats=formats)
+        keys = {rename.get(column, column): values for column, values in keys.items()}
+    return Table(shown, precision=precision, formats=formats, cite=keys)
 
 
 def glue_number(name: str, value: Any) -> None:

@@ -1,16 +1,36 @@
-"""Small Sphinx fixes for the report's HTML: each script once per page; notebooks as the book
-shows them (`mscfm.book_view`: a glued figure once, where the prose pastes it).
+"""Small Sphinx additions for the report: each script once per page; notebooks as the book
+shows them (`mscfm.book_view`: a glued figure once, where the prose pastes it); source links in
+tables.
 
 sphinx-thebe (loaded by Jupyter Book) registers its inline configuration script every time the
 environment reads documents, so pages can carry it twice and the browser reports
 "Identifier 'THEBE_JS_URL' has already been declared". Dropping exact duplicates fixes that.
+
+Tables that chapters show (``mscfm.report.Table`` with ``cite=``) mark each source cell with its
+bibliography key: a ``mscfm-cite-<key>`` class in HTML, ``\\mscfmcite{<key>}{...}`` in LaTeX. Only
+Sphinx knows where the reference list puts each entry, so the links are made here, once every
+document is read: the cell becomes a link to the entry, as a ``{cite}`` role would.
 """
 
 from __future__ import annotations
 
+import csv
+import re
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util.docutils import SphinxDirective
+
 from mscfm.book_view import book_view_source
+from mscfm.labels import source_label
+from mscfm.report import COLUMN_GAP_CHARS, column_widths
+
+_HTML_CELL = re.compile(r'(<td\b[^>]*\bclass="[^"]*\bmscfm-cite-([a-z0-9_-]+)\b[^"]*"[^>]*>)'
+                        r"(.*?)(</td>)", re.DOTALL)
+_LATEX_CELL = re.compile(r"\\mscfmcite\{([a-z0-9_-]+)\}\{")
 
 
 def _key(script: Any) -> tuple[str, str]:
@@ -30,6 +50,163 @@ def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:  # no
     context["script_files"] = unique
 
 
+def _citation_targets(env) -> dict[str, tuple[str, str]]:
+    """Bibliography key -> (document of the reference list, id of the entry there)."""
+    domain = env.get_domain("cite")
+    targets = {}
+    for citation in domain.citations:
+        if domain.bibliographies[citation.bibliography_key].list_ == "citation":
+            targets.setdefault(citation.key, (citation.bibliography_key.docname,
+                                              citation.citation_id))
+    return targets
+
+
+def _link_html(text: str, docname: str, builder, targets: dict[str, tuple[str, str]]) -> str:
+    def link(match: re.Match) -> str:
+        opening, key, content, closing = match.groups()
+        if key not in targets:
+            return match.group(0)
+        page, anchor = targets[key]
+        uri = builder.get_relative_uri(docname, page) + "#" + anchor
+        return f'{opening}<a class="reference internal" href="{uri}">{content}</a>{closing}'
+    return _HTML_CELL.sub(link, text)
+
+
+def _link_latex(text: str, targets: dict[str, tuple[str, str]]) -> str:
+    def link(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in targets:
+            return match.group(0)  # \mscfmcite (defined in the preamble) prints the label alone
+        page, anchor = targets[key]
+        return "\\hyperlink{cite." + page + ":" + anchor + "}{"
+    return _LATEX_CELL.sub(link, text)
+
+
+def _link_source_cells(app, doctree, docname: str, targets: dict[str, tuple[str, str]]) -> None:
+    """Source cells of the dataset tables (:class:`DataRows`) become links to the reference."""
+    for cell in list(doctree.findall(nodes.inline)):
+        key = cell.get("mscfm_key")
+        if not key or key not in targets:
+            continue
+        page, anchor = targets[key]
+        label = cell.astext()
+        if app.builder.format == "latex":
+            opening = "\\hyperlink{cite." + page + ":" + anchor + "}{"
+            linked = [nodes.raw("", opening, format="latex"), nodes.Text(label),
+                      nodes.raw("", "}", format="latex")]
+        else:
+            uri = app.builder.get_relative_uri(docname, page) + "#" + anchor
+            linked = [nodes.reference("", label, internal=True, refuri=uri)]
+        cell.replace_self(linked)
+
+
+def _table_texts(group: nodes.tgroup) -> pd.DataFrame:
+    rows = [[entry.astext() for entry in row.findall(nodes.entry)]
+            for row in group.findall(nodes.row)]
+    n = int(group["cols"])
+    return pd.DataFrame([r[:n] + [""] * (n - len(r)) for r in rows],
+                        columns=[f"c{i}" for i in range(n)])
+
+
+def size_latex_tables(app, doctree, docname: str) -> None:  # noqa: ARG001 - Sphinx signature
+    """Give every table of the PDF column widths from its content (mscfm.report.column_widths),
+    so that no column is narrower than its longest word. Without widths Sphinx lets LaTeX guess,
+    and a long word ('timepoint_months') runs into the next column."""
+    if app.builder.format != "latex":
+        return
+    for table in doctree.findall(nodes.table):
+        group = next(iter(table.findall(nodes.tgroup)), None)
+        if group is None:
+            continue
+        colspecs = [c for c in group.children if isinstance(c, nodes.colspec)]
+        texts = _table_texts(group)
+        if texts.empty or len(colspecs) != texts.shape[1]:
+            continue
+        widths = column_widths(texts)
+        for colspec, column in zip(colspecs, texts.columns, strict=True):
+            # Sphinx's \X column takes the separation off the share: give it back.
+            colspec["colwidth"] = max(1, round((widths[column] + COLUMN_GAP_CHARS) * 10))
+        if "colwidths-given" not in table["classes"]:
+            table["classes"].append("colwidths-given")
+
+
+def link_table_sources(app, doctree, docname: str) -> None:
+    """Turn the marked source cells of tables into links to the reference list."""
+    targets = _citation_targets(app.env)
+    if not targets:
+        return
+    _link_source_cells(app, doctree, docname, targets)
+    for node in list(doctree.findall(nodes.raw)) + list(doctree.findall(nodes.math_block)):
+        text = node.astext()
+        if "mscfm-cite-" in text and isinstance(node, nodes.raw) and "html" in node["format"]:
+            new = _link_html(text, docname, app.builder, targets)
+        elif "\\mscfmcite{" in text:
+            new = _link_latex(text, targets)
+        else:
+            continue
+        if new != text:
+            node.children = [nodes.Text(new)]
+            if isinstance(node, nodes.raw):
+                node.rawsource = new
+
+
+class DataRows(SphinxDirective):
+    """The rows of a curated table, one anchor per row (``<table>-<id>``, for ``{ref}`` links
+    from the chapters) and the source of each row linked to the reference list::
+
+        ```{mscfm-rows} pooled
+        :columns: id, outcome, estimate, source, locator, evidence_level
+        ```
+    """
+
+    required_arguments = 1
+    option_spec = {"columns": directives.unchanged_required}
+
+    def run(self) -> list[nodes.Node]:
+        name = self.arguments[0]
+        path = Path(self.env.srcdir) / "data" / f"{name}.csv"
+        self.env.note_dependency(str(path))
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        columns = [c.strip() for c in self.options.get("columns", "id, source").split(",")]
+        missing = [c for c in columns if rows and c not in rows[0]]
+        if missing:
+            raise self.error(f"mscfm-rows {name}: no column(s) {', '.join(missing)} in {path}")
+        table = nodes.table(classes=["longtable", "mscfm-rows"])
+        group = nodes.tgroup(cols=len(columns))
+        table += group
+        group += [nodes.colspec(colwidth=1) for _ in columns]  # sized by size_latex_tables
+        group += nodes.thead("", self._row(columns))
+        body = nodes.tbody()
+        for row in rows:
+            body += self._row([self._cell(name, column, row) for column in columns])
+        group += body
+        return [table]
+
+    @staticmethod
+    def _row(cells: list) -> nodes.row:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph("", str(cell))
+            row += entry
+        return row
+
+    def _cell(self, name: str, column: str, row: dict[str, str]) -> nodes.paragraph:
+        value = row.get(column, "")
+        paragraph = nodes.paragraph()
+        if column == "id":
+            anchor = nodes.make_id(f"{name}-{value}")
+            target = nodes.target("", "", ids=[anchor], names=[anchor])
+            self.state.document.note_explicit_target(target)
+            paragraph += [target, nodes.Text(value)]
+        elif column == "source" and value:
+            paragraph += nodes.inline("", source_label(value), mscfm_key=value)
+        else:
+            paragraph += nodes.Text(value)
+        return paragraph
+
+
 # Sphinx emits html-page-context with emit_firstresult: a theme handler that returns a template
 # name stops the later handlers, so this one runs early (low priority number).
 
@@ -43,4 +220,7 @@ def notebooks_as_the_book_shows_them(app, docname: str, source: list[str]) -> No
 def setup(app) -> dict[str, Any]:
     app.connect("html-page-context", dedupe_scripts, priority=100)
     app.connect("source-read", notebooks_as_the_book_shows_them)
+    app.connect("doctree-resolved", link_table_sources)
+    app.connect("doctree-resolved", size_latex_tables)
+    app.add_directive("mscfm-rows", DataRows)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
