@@ -19,6 +19,7 @@ AUTHOR_DISPLAY: dict[str, str] = {
     "juareznunez": "Juárez-Núñez",
     "jasbinia": "Jasbi-nia",
     "lamoespinosa": "Lamo-Espinosa",
+    "hauser": "Häuser",
     "robles": "Robles-Rivera",
     "ctgov": "ClinicalTrials.gov",
     "fda": "FDA",
