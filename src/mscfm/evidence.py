@@ -358,3 +358,13 @@ def preclinical_searches(searches: pd.DataFrame) -> pd.DataFrame:
     """Recorded searches whose scope is preclinical, sorted by id."""
     rows = searches[searches["scope"].str.contains(PRECLINICAL_SCOPE, case=False, na=False)]
     return rows.sort_values("id", ignore_index=True)
+
+
+CRP_TOPIC = "crp"
+
+
+def crp_rows(pooled: pd.DataFrame) -> pd.DataFrame:
+    """C-reactive protein in people with and without FM (topic ``crp``), with study names."""
+    rows = pooled[pooled["topic"] == CRP_TOPIC].copy()
+    rows["study"] = rows["source"].map(source_label)
+    return rows.sort_values("id", ignore_index=True)
