@@ -39,6 +39,7 @@ AUTHOR_DISPLAY: dict[str, str] = {
     "bonejointres": "Bone Joint Res",
     "stemcellsint": "Stem Cells Int",
     "mondaq": "Mondaq",
+    "cmba": "CMBA",
     "hansard": "Hansard",
     "medscape": "Medscape",
 }
