@@ -26,7 +26,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from mscfm.book_view import book_view_source
 from mscfm.labels import source_label
-from mscfm.report import COLUMN_GAP_CHARS, column_widths
+from mscfm.report import COLUMN_GAP_CHARS, LINE_CHARS, column_widths
 
 _HTML_CELL = re.compile(r'(<td\b[^>]*\bclass="[^"]*\bmscfm-cite-([a-z0-9_-]+)\b[^"]*"[^>]*>)'
                         r"(.*?)(</td>)", re.DOTALL)
@@ -100,8 +100,20 @@ def _link_source_cells(app, doctree, docname: str, targets: dict[str, tuple[str,
         cell.replace_self(linked)
 
 
+# Tables of the document (not the chapters' pandas tables) are set at the body font size, 10 pt
+# instead of 8, often in monospace: a text width holds about 98 average letters of it, and 80
+# leaves room for the wider monospace of parameter names.
+DOC_TABLE_CHARS = 80
+
+
+def _entry_text(entry: nodes.entry) -> str:
+    """The text a cell shows (LaTeX markup added by the links is not shown)."""
+    return "".join(t.astext() for t in entry.findall(nodes.Text)
+                   if not isinstance(t.parent, nodes.raw))
+
+
 def _table_texts(group: nodes.tgroup) -> pd.DataFrame:
-    rows = [[entry.astext() for entry in row.findall(nodes.entry)]
+    rows = [[_entry_text(entry) for entry in row.findall(nodes.entry)]
             for row in group.findall(nodes.row)]
     n = int(group["cols"])
     return pd.DataFrame([r[:n] + [""] * (n - len(r)) for r in rows],
@@ -122,10 +134,13 @@ def size_latex_tables(app, doctree, docname: str) -> None:  # noqa: ARG001 - Sph
         texts = _table_texts(group)
         if texts.empty or len(colspecs) != texts.shape[1]:
             continue
-        widths = column_widths(texts)
+        small = "mscfm-rows" in table["classes"]  # set in footnotesize, like the chapters'
+        line_chars = LINE_CHARS if small else DOC_TABLE_CHARS
+        widths = column_widths(texts, line_chars=line_chars)
+        gap = COLUMN_GAP_CHARS * line_chars / LINE_CHARS
         for colspec, column in zip(colspecs, texts.columns, strict=True):
             # Sphinx's \X column takes the separation off the share: give it back.
-            colspec["colwidth"] = max(1, round((widths[column] + COLUMN_GAP_CHARS) * 10))
+            colspec["colwidth"] = max(1, round((widths[column] + gap) * 10))
         if "colwidths-given" not in table["classes"]:
             table["classes"].append("colwidths-given")
 
@@ -181,7 +196,9 @@ class DataRows(SphinxDirective):
         for row in rows:
             body += self._row([self._cell(name, column, row) for column in columns])
         group += body
-        return [table]
+        # The rows are many and narrow: footnotesize in the PDF, as the chapters' tables.
+        return [nodes.raw("", "\\begingroup\\footnotesize", format="latex"), table,
+                nodes.raw("", "\\endgroup", format="latex")]
 
     @staticmethod
     def _row(cells: list) -> nodes.row:
