@@ -81,16 +81,32 @@ def test_no_table_cell_runs_into_the_next(built_book: Path) -> None:
     assert not joined, f"table cells run together in the PDF: {joined[:30]}"
 
 
-_PAGE = re.compile(r'<page width="([\d.]+)"')
-_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">'
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)"')
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">'
                    r"(.*?)</word>")
 
 
-def test_no_text_leaves_the_page(built_book: Path) -> None:
-    bbox = _poppler("pdftotext", "-bbox", str(pdf_path(built_book)), "-")
+def text_outside(bbox: str) -> list[str]:
+    """Words of a ``pdftotext -bbox`` page list that lie in the paper's outer margin."""
     outside = []
     for number, page in enumerate(bbox.split("<page ")[1:], start=1):
-        width = float(_PAGE.match("<page " + page).group(1))
-        outside += [f"page {number}: {word!r}" for x_min, x_max, word in _WORD.findall(page)
-                    if float(x_min) < EDGE_PT or float(x_max) > width - EDGE_PT]
+        size = _PAGE.match("<page " + page)
+        width, height = float(size.group(1)), float(size.group(2))
+        # A table in a display-math block cannot break across pages: it ran off the bottom.
+        outside += [f"page {number}: {word!r}" for x_min, x_max, y_max, word in _WORD.findall(page)
+                    if float(x_min) < EDGE_PT or float(x_max) > width - EDGE_PT
+                    or float(y_max) > height - EDGE_PT]
+    return outside
+
+
+def test_detector_sees_text_off_the_page() -> None:
+    page = ('<page width="595.0" height="842.0">'
+            '<word xMin="72.0" yMin="700.0" xMax="90.0" yMax="710.0">inside</word>'
+            '<word xMin="500.0" yMin="100.0" xMax="590.0" yMax="110.0">right</word>'
+            '<word xMin="72.0" yMin="830.0" xMax="90.0" yMax="838.0">below</word></page>')
+    assert text_outside(page) == ["page 1: 'right'", "page 1: 'below'"]
+
+
+def test_no_text_leaves_the_page(built_book: Path) -> None:
+    outside = text_outside(_poppler("pdftotext", "-bbox", str(pdf_path(built_book)), "-"))
     assert not outside, f"text beyond the page margins: {outside[:20]}"

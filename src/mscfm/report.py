@@ -98,7 +98,8 @@ class Table:
         return self._styler("html").to_html()
 
     def _repr_latex_(self) -> str:
-        # myst-nb puts text/latex in a display-math block. An \\mbox returns to text mode so the
+        # myst-nb puts text/latex in a display-math block (mscfm.sphinx_ext makes it a longtable
+        # in the PDF, so long tables break across pages). An \\mbox returns to text mode so the
         # table can be set small, and long text columns become wrapping p-columns sized to the
         # text width, so no table runs off the page.
         spec = latex_columns(self.frame, shown=self._as_shown())

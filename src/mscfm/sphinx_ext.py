@@ -145,6 +145,27 @@ def size_latex_tables(app, doctree, docname: str) -> None:  # noqa: ARG001 - Sph
             table["classes"].append("colwidths-given")
 
 
+_TABLE_MATH = "\\mbox{\\footnotesize \\begin{tabular}"
+
+
+def chapter_tables_as_longtables(app, doctree, docname: str) -> None:  # noqa: ARG001
+    """The chapters' tables (``mscfm.report.Table``) reach LaTeX inside a display-math block,
+    which cannot break across pages: a long table runs off the page. In the PDF each becomes a
+    longtable, set small, its header repeated on every page."""
+    if app.builder.format != "latex":
+        return
+    for block in list(doctree.findall(nodes.math_block)):
+        text = block.astext().strip()
+        if not (text.startswith(_TABLE_MATH) and text.endswith("}")):
+            continue
+        body = text[len("\\mbox{\\footnotesize "):-1].strip()
+        body = body.replace("\\begin{tabular}", "\\begin{longtable}", 1)
+        body = body.replace("\\end{tabular}", "\\end{longtable}", 1)
+        body = body.replace("\\midrule\n", "\\midrule\n\\endhead\n", 1)
+        latex = "\\begingroup\\footnotesize\n" + body + "\n\\endgroup\n"
+        block.replace_self(nodes.raw("", latex, format="latex"))
+
+
 def link_table_sources(app, doctree, docname: str) -> None:
     """Turn the marked source cells of tables into links to the reference list."""
     targets = _citation_targets(app.env)
@@ -239,5 +260,6 @@ def setup(app) -> dict[str, Any]:
     app.connect("source-read", notebooks_as_the_book_shows_them)
     app.connect("doctree-resolved", link_table_sources)
     app.connect("doctree-resolved", size_latex_tables)
+    app.connect("doctree-resolved", chapter_tables_as_longtables)  # after the links are made
     app.add_directive("mscfm-rows", DataRows)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
