@@ -110,3 +110,26 @@ def test_detector_sees_text_off_the_page() -> None:
 def test_no_text_leaves_the_page(built_book: Path) -> None:
     outside = text_outside(_poppler("pdftotext", "-bbox", str(pdf_path(built_book)), "-"))
     assert not outside, f"text beyond the page margins: {outside[:20]}"
+
+
+def empty_pages(page_texts: list[str], pages_with_images: set[int]) -> list[int]:
+    """Pages (1-based) with nothing on them but a running header and footer, and no figure."""
+    return [number for number, text in enumerate(page_texts, start=1)
+            if len([line for line in text.splitlines() if line.strip()]) <= 2
+            and number not in pages_with_images]
+
+
+def test_detector_sees_an_empty_page() -> None:
+    texts = ["Title\nAuthors\nDate", "", "Header\n12  Chapter 1.", "Header\nfigure page\n13"]
+    assert empty_pages(texts, pages_with_images=set()) == [2, 3]
+    assert empty_pages(texts, pages_with_images={3}) == [2]
+
+
+def test_no_empty_pages(built_book: Path) -> None:
+    pdf = str(pdf_path(built_book))
+    texts = _poppler("pdftotext", pdf, "-").split("\f")[:-1]  # the text ends with a form feed
+    listing = _poppler("pdfimages", "-list", pdf).splitlines()[2:]
+    with_images = {int(line.split()[0]) for line in listing if line.split()}
+    assert len(texts) > 20, "the PDF has almost no pages"
+    empty = empty_pages(texts, with_images)
+    assert not empty, f"empty pages in the PDF: {empty}"
