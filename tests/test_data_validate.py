@@ -27,7 +27,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "datapkg"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_TABLES = ("claims", "claim_evidence", "certainty", "searches", "preclinical", "products",
                    "regulatory", "costs", "studies", "outcomes", "pooled", "instruments",
-                   "registry", "benchmark")
+                   "registry", "benchmark", "article", "article_sentences")
 
 
 @pytest.fixture
