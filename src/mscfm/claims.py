@@ -1,15 +1,22 @@
 """The claims ledger: verdict rules and a GRADE-like certainty, applied in code to the data.
 
-Every claim of the article gets exactly one verdict from the rules in `RULES`, computed from its
-rows in data/claim_evidence.csv (evidence_kind, direction, strength) and its scope in
-data/claims.csv (fm_specific, claim_type). The rules are printed verbatim on the methods page
-(`rules_markdown()`); a test keeps the page and the code identical. Certainty starts from the
-level in data/certainty.csv and adds the `levels` of each of the claim's rows there.
+Every claim of the article gets exactly one verdict, computed from its rows in
+data/claim_evidence.csv and its scope in data/claims.csv (fm_specific, claim_type). It happens
+in two steps, each a list of rules written once here and printed on the methods page
+(`rules_markdown()`, `levels_markdown()`, `certainty_markdown()`; a test keeps page and code
+identical):
+
+1. `ROW_RULES` decide what each evidence row counts as for the claim: support, contradiction,
+   a null result, limited evidence (too weak or indirect to decide), or nothing.
+2. `VERDICT_RULES` turn the strongest counted rows into one verdict.
+
+Certainty is rated only for claims about effects; `sensitivity()` moves every hand-set
+strength and certainty adjustment by one level and reports what changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -23,21 +30,58 @@ INDIRECT_CONDITION, INDIRECT_PRECLINICAL = "indirect_condition", "indirect_precl
 REGISTRY, SEARCH_NULL = "registry", "search_null"
 EVIDENCE_KINDS: tuple[str, ...] = (DIRECT_FM, DOCUMENTARY, INDIRECT_CONDITION,
                                    INDIRECT_PRECLINICAL, REGISTRY, SEARCH_NULL)
-SUPPORTS, CONTRADICTS, NEUTRAL = "supports", "contradicts", "neutral"
-DIRECTIONS: tuple[str, ...] = (SUPPORTS, CONTRADICTS, NEUTRAL)
+SUPPORTS, CONTRADICTS, NULL, NEUTRAL = "supports", "contradicts", "null", "neutral"
+DIRECTIONS: tuple[str, ...] = (SUPPORTS, CONTRADICTS, NULL, NEUTRAL)
 STRENGTH_RANK: dict[str, int] = {"weak": 1, "moderate": 2, "strong": 3}  # larger = stronger
+STRENGTHS: tuple[str, ...] = tuple(sorted(STRENGTH_RANK, key=STRENGTH_RANK.__getitem__))
 
-# Display order, from best to worst news for the article.
-VERDICTS: tuple[str, ...] = ("supported", "partly supported", "indirect", "unsupported",
-                             "contradicted")
+RANDOMIZED, CONTROLLED, UNCONTROLLED = "randomized", "controlled", "uncontrolled"
+IN_VITRO, ANIMAL, HUMAN_BIOMARKER = "in_vitro", "animal", "human_biomarker"
+DESIGNS: tuple[str, ...] = (RANDOMIZED, CONTROLLED, UNCONTROLLED, IN_VITRO, ANIMAL,
+                            HUMAN_BIOMARKER, "observational", "approval", "document", "registry",
+                            "search")
+MECHANISTIC_DESIGNS: tuple[str, ...] = (IN_VITRO, ANIMAL, HUMAN_BIOMARKER)
+TITLE_ONLY = "title"
+READS: tuple[str, ...] = ("full_text", "abstract", "summary", "record", TITLE_ONLY)
+EFFICACY, HARM = "efficacy", "harm"
+MEASURES: tuple[str, ...] = (EFFICACY, HARM, "mechanism", "fact")
 
-# GRADE-like levels, lowest first. "no evidence": no row supports or contradicts the claim.
+CLAIM_TYPES: tuple[str, ...] = ("background", "mechanism", "preclinical", "clinical_efficacy",
+                                "safety", "feasibility_regulatory", "ethics", "framing")
+# Claims about what MSCs do or cause: the only ones whose certainty is rated (rule 6).
+EFFECT_TYPES: tuple[str, ...] = ("mechanism", "preclinical", "clinical_efficacy", "safety")
+EFFICACY_TYPES: tuple[str, ...] = ("preclinical", "clinical_efficacy")
+ROLES: tuple[str, ...] = ("case", "premise", "support", "concession")
+CASE = "case"
+
+# What a row counts as for one claim, after the row rules.
+SUPPORT, CONTRADICTION, NULL_RESULT = "support", "contradiction", "null result"
+LIMITED, NOT_COUNTED = "limited", "not counted"
+OUTCOME_OF_DIRECTION = {SUPPORTS: SUPPORT, CONTRADICTS: CONTRADICTION, NULL: NULL_RESULT,
+                        NEUTRAL: NOT_COUNTED}
+DECIDING = (SUPPORT, CONTRADICTION, NULL_RESULT)  # outcomes that can decide a verdict
+
+# Verdict levels, from best to worst news for the article, with their meaning.
+VERDICT_LEVELS: dict[str, str] = {
+    "supported": "evidence of adequate design and strength, direct for the claim, supports it, "
+                 "and nothing of equal standing goes against it.",
+    "mixed": "adequate evidence goes both ways, and the support is the stronger.",
+    "insufficient": "there is some evidence, but it is too weak or too indirect to judge the "
+                    "claim either way.",
+    "unsupported": "no evidence supports the claim: none was found, or the only adequate "
+                   "evidence found no effect.",
+    "contradicted": "adequate evidence shows the opposite of the claim, at least as strong as "
+                    "any support.",
+}
+VERDICTS: tuple[str, ...] = tuple(VERDICT_LEVELS)
+
+# GRADE-like levels, lowest first; the other certainty labels are defined below.
 CERTAINTY_LEVELS: tuple[str, ...] = ("very low", "low", "moderate", "high")
-NO_EVIDENCE = "no evidence"
-CERTAINTY_ORDER: tuple[str, ...] = (*reversed(CERTAINTY_LEVELS), NO_EVIDENCE)
-# Starting level when certainty.csv has no row for a claim: GRADE starts non-randomized
-# evidence at "low", and the evidence kinds do not record randomization.
-DEFAULT_START = "low"
+NO_EVIDENCE, ESTABLISHED, NOT_RATED = "no evidence", "established", "not rated"
+CERTAINTY_ORDER: tuple[str, ...] = (ESTABLISHED, *reversed(CERTAINTY_LEVELS), NO_EVIDENCE,
+                                    NOT_RATED)
+# For filtering "this level or better": not rated lowest, established highest.
+CERTAINTY_LADDER: tuple[str, ...] = (NOT_RATED, NO_EVIDENCE, *CERTAINTY_LEVELS, ESTABLISHED)
 NO_DOWNGRADE_DOMAIN = "none"
 
 
@@ -46,10 +90,14 @@ NO_DOWNGRADE_DOMAIN = "none"
 
 @dataclass(frozen=True)
 class Scope:
-    """What a claim is about, which decides which evidence kinds are direct for it."""
+    """What a claim is about, which decides which rows are direct and which rules apply."""
 
     fm_specific: bool = True
     claim_type: str = "clinical_efficacy"
+
+    @property
+    def is_effect(self) -> bool:
+        return self.claim_type in EFFECT_TYPES
 
 
 def direct_kinds(scope: Scope) -> frozenset[str]:
@@ -57,21 +105,36 @@ def direct_kinds(scope: Scope) -> frozenset[str]:
     kinds = {DIRECT_FM, DOCUMENTARY}
     if not scope.fm_specific:
         kinds.add(INDIRECT_CONDITION)  # a claim about MSCs in general: any human condition
+        if scope.claim_type in ("mechanism", "background"):
+            kinds.add(INDIRECT_PRECLINICAL)  # what cells do is tested on cells and animals
     if scope.claim_type == "preclinical":
         kinds.add(INDIRECT_PRECLINICAL)  # a claim about animal research: animal studies
     return frozenset(kinds)
 
 
-# --------------------------------------------------------------------------- facts
+# --------------------------------------------------------------------------- evidence rows
+
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "evidence_kind": EVIDENCE_KINDS, "design": DESIGNS, "read": READS, "measures": MEASURES,
+    "direction": DIRECTIONS, "strength": STRENGTHS,
+}
 
 
 @dataclass(frozen=True)
-class EvidenceFacts:
-    """What the rules look at. Strengths are ranks (0 = no such row)."""
+class Row:
+    """One evidence row as the rules see it."""
 
-    support: int  # strongest supporting row
-    contradiction: int  # strongest contradicting row
-    direct_support: bool  # a supporting row is direct for the claim's scope
+    kind: str
+    design: str
+    read: str
+    measures: str
+    direction: str
+    ci_excludes_null: bool
+    strength: str
+
+    @property
+    def rank(self) -> int:
+        return STRENGTH_RANK[self.strength]
 
 
 def _row_ids(rows: pd.DataFrame) -> list[str]:
@@ -80,8 +143,7 @@ def _row_ids(rows: pd.DataFrame) -> list[str]:
 
 def check_rows(rows: pd.DataFrame) -> None:
     """Refuse values outside the vocabulary, naming the row and column."""
-    for column, allowed in (("evidence_kind", EVIDENCE_KINDS), ("direction", DIRECTIONS),
-                            ("strength", tuple(STRENGTH_RANK))):
+    for column, allowed in ROW_COLUMNS.items():
         if column not in rows.columns:
             raise DataError(f"claim_evidence: missing column {column!r}")
         for row_id, value in zip(_row_ids(rows), rows[column], strict=True):
@@ -90,28 +152,125 @@ def check_rows(rows: pd.DataFrame) -> None:
                                 f"of {', '.join(allowed)}; found {value!r}")
 
 
-def counted(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows that count for a verdict: supporting or contradicting, and not a null search."""
-    keep = (rows["evidence_kind"] != SEARCH_NULL) & rows["direction"].isin([SUPPORTS, CONTRADICTS])
-    return rows.loc[keep]
+def _flag(value: object) -> bool:
+    """ci_excludes_null as read: only a true value is true (empty = not an estimate)."""
+    return value is True or (isinstance(value, str) and value == "true") or (
+        not isinstance(value, str) and not pd.isna(value) and bool(value))
+
+
+def as_rows(rows: pd.DataFrame) -> list[Row]:
+    check_rows(rows)
+    ci = rows["ci_excludes_null"] if "ci_excludes_null" in rows.columns else [None] * len(rows)
+    return [Row(kind, design, read, measures, direction, _flag(flag), strength)
+            for kind, design, read, measures, direction, flag, strength in zip(
+                rows["evidence_kind"], rows["design"], rows["read"], rows["measures"],
+                rows["direction"], ci, rows["strength"], strict=True)]
+
+
+# --------------------------------------------------------------------------- row rules
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Applies to a row (for a claim of some scope) and changes what the row counts as."""
+
+    name: str
+    description: str
+    applies: Callable[[Row, Scope, str], bool]  # (row, scope, outcome so far)
+    outcome: str  # what the row counts as when the rule applies
+
+
+def _demotable(outcome: str) -> bool:
+    return outcome in DECIDING
+
+
+# Applied in this order to every row; each can only lower what a row counts as.
+ROW_RULES: list[RowRule] = [
+    RowRule("title only",
+            "A source known only by its title never counts, for or against any claim.",
+            lambda row, scope, out: row.read == TITLE_ONLY, NOT_COUNTED),
+    RowRule("searches",
+            f"A recorded search (kind `{SEARCH_NULL}`) never counts: finding nothing is "
+            "reported, not weighed.",
+            lambda row, scope, out: row.kind == SEARCH_NULL, NOT_COUNTED),
+    RowRule("harms and efficacy",
+            "Harms data (adverse-event rates) never count for or against a claim of efficacy "
+            "(clinical or preclinical), and efficacy data never count for a safety claim; "
+            "the harm is shown in the safety chapter.",
+            lambda row, scope, out: (scope.claim_type in EFFICACY_TYPES and row.measures == HARM)
+            or (scope.claim_type == "safety" and row.measures == EFFICACY), NOT_COUNTED),
+    RowRule("contradiction needs an interval",
+            "For a claim about an effect, a row counts as a contradiction only if it is an "
+            "estimate going the other way whose confidence interval excludes no effect; "
+            "otherwise it is a null result (which can leave the claim unsupported or "
+            "insufficient, never contradicted).",
+            lambda row, scope, out: scope.is_effect and out == CONTRADICTION
+            and not row.ci_excludes_null, NULL_RESULT),
+    RowRule("uncontrolled designs",
+            "For a claim of clinical efficacy, a within-arm change or an uncontrolled series "
+            "counts only as limited evidence: at most it makes the claim insufficient.",
+            lambda row, scope, out: scope.claim_type == "clinical_efficacy"
+            and row.design == UNCONTROLLED and _demotable(out), LIMITED),
+    RowRule("mechanism needs mechanistic evidence",
+            "For a claim about a mechanism, only laboratory, animal or human biomarker "
+            "studies can decide; other rows (a product approval, a clinical outcome) count "
+            "only as limited evidence.",
+            lambda row, scope, out: scope.claim_type == "mechanism"
+            and row.design not in MECHANISTIC_DESIGNS and _demotable(out), LIMITED),
+    RowRule("directness",
+            "A row that is not direct for the claim (see below) counts only as limited "
+            "evidence.",
+            lambda row, scope, out: row.kind not in direct_kinds(scope) and _demotable(out),
+            LIMITED),
+    RowRule("weak rows",
+            "A row of strength `weak` counts only as limited evidence.",
+            lambda row, scope, out: row.strength == "weak" and _demotable(out), LIMITED),
+]
+
+
+def classify(row: Row, scope: Scope, rules: Iterable[RowRule] | None = None) -> str:
+    """What one row counts as for a claim of this scope."""
+    outcome = OUTCOME_OF_DIRECTION[row.direction]
+    for rule in ROW_RULES if rules is None else rules:
+        if outcome != NOT_COUNTED and rule.applies(row, scope, outcome):
+            outcome = rule.outcome
+    return outcome
+
+
+def outcomes(rows: pd.DataFrame, scope: Scope = Scope()) -> list[str]:
+    """What each of a claim's rows counts as, in row order."""
+    return [classify(row, scope) for row in as_rows(rows)]
+
+
+# --------------------------------------------------------------------------- verdict rules
+
+
+@dataclass(frozen=True)
+class EvidenceFacts:
+    """What the verdict rules look at. Strengths are ranks (0 = no such row)."""
+
+    support: int  # strongest row counted as support
+    contradiction: int  # strongest row counted as contradiction
+    null: int  # strongest null result
+    limited_support: bool  # some row that supports the claim counts only as limited evidence
+    strongest_support: str = ""  # strength name of the strongest support ("" if none)
 
 
 def facts(rows: pd.DataFrame, scope: Scope = Scope()) -> EvidenceFacts:
-    """Summarize one claim's evidence rows for the rules."""
-    check_rows(rows)
-    rows = counted(rows)
-    ranks = rows["strength"].map(STRENGTH_RANK)
-    pro = rows["direction"] == SUPPORTS
-    con = rows["direction"] == CONTRADICTS
-    direct = rows["evidence_kind"].isin(direct_kinds(scope))
-    return EvidenceFacts(
-        support=int(ranks[pro].max()) if pro.any() else 0,
-        contradiction=int(ranks[con].max()) if con.any() else 0,
-        direct_support=bool((pro & direct).any()),
-    )
+    """Summarize one claim's evidence rows for the verdict rules."""
+    parsed = as_rows(rows)
+    counted_as = [classify(row, scope) for row in parsed]
 
+    def best(outcome: str) -> int:
+        return max((row.rank for row, out in zip(parsed, counted_as, strict=True)
+                    if out == outcome), default=0)
 
-# --------------------------------------------------------------------------- rules
+    support = best(SUPPORT)
+    limited_support = any(out == LIMITED and row.direction == SUPPORTS
+                          for row, out in zip(parsed, counted_as, strict=True))
+    return EvidenceFacts(support=support, contradiction=best(CONTRADICTION),
+                         null=best(NULL_RESULT), limited_support=limited_support,
+                         strongest_support=STRENGTHS[support - 1] if support else "")
 
 
 @dataclass(frozen=True)
@@ -122,30 +281,36 @@ class Rule:
 
 
 # Mutually exclusive and together total: for any evidence exactly one predicate holds (tested).
-RULES: list[Rule] = [
+VERDICT_RULES: list[Rule] = [
     Rule("contradicted",
-         "at least one row contradicts the claim, and the strongest contradicting row is at "
-         "least as strong as the strongest supporting row (or no row supports it).",
+         "a row counts as a contradiction, and the strongest contradiction is at least as "
+         "strong as the strongest support (or nothing supports the claim).",
          lambda f: f.contradiction > 0 and f.contradiction >= f.support),
-    Rule("partly supported",
-         "at least one row contradicts the claim, but some supporting row is stronger than "
-         "every contradicting row.",
-         lambda f: 0 < f.contradiction < f.support),
+    Rule("mixed",
+         "a row counts as a contradiction, but the strongest support is stronger than every "
+         "contradiction and every null result.",
+         lambda f: 0 < f.contradiction < f.support and f.support > f.null),
     Rule("supported",
-         "no row contradicts the claim, and at least one supporting row is direct for it.",
-         lambda f: f.contradiction == 0 and f.direct_support),
-    Rule("indirect",
-         "no row contradicts the claim, and rows support it, but none of them is direct for it.",
-         lambda f: f.contradiction == 0 and f.support > 0 and not f.direct_support),
+         "nothing counts as a contradiction, and the strongest support is stronger than "
+         "every null result.",
+         lambda f: f.contradiction == 0 and f.support > f.null),
+    Rule("insufficient",
+         "the claim is neither contradicted nor supported (no support, or a null result at "
+         "least as strong as the best support), and some supporting row counts as support "
+         "or as limited evidence.",
+         lambda f: f.contradiction < f.support <= f.null
+         or (f.contradiction == 0 and f.support == 0 and f.limited_support)),
     Rule("unsupported",
-         "no row supports or contradicts the claim: it has no evidence rows, or only records of "
-         "searches that found nothing, or only neutral rows.",
-         lambda f: f.contradiction == 0 and f.support == 0),
+         "nothing counts as support or contradiction, and no supporting row counts even as "
+         "limited evidence: the claim has no counted evidence, only null results, or only "
+         "limited evidence against it.",
+         lambda f: f.contradiction == 0 and f.support == 0 and not f.limited_support),
 ]
+RULES = VERDICT_RULES  # the name used before the rules were split into row and verdict rules
 
 
 def matching_rules(evidence_facts: EvidenceFacts) -> list[Rule]:
-    return [rule for rule in RULES if rule.predicate(evidence_facts)]
+    return [rule for rule in VERDICT_RULES if rule.predicate(evidence_facts)]
 
 
 def verdict(rows: pd.DataFrame, scope: Scope = Scope()) -> str:
@@ -157,31 +322,65 @@ def verdict(rows: pd.DataFrame, scope: Scope = Scope()) -> str:
     return matches[0].verdict
 
 
-def rules_markdown() -> str:
-    """The rules as Markdown (an explanation and a numbered list), verbatim on the methods page."""
-    def code(values: tuple[str, ...] | list[str]) -> str:
-        return ", ".join(f"`{v}`" for v in values)
+def _code(values: Iterable[str]) -> str:
+    return ", ".join(f"`{v}`" for v in values)
 
-    strengths = sorted(STRENGTH_RANK, key=STRENGTH_RANK.__getitem__)
+
+def levels_markdown() -> str:
+    """The verdict levels as a Markdown list, verbatim on the methods page."""
+    lines = ["Each claim gets one of five verdicts, from best to worst news for the article:", ""]
+    lines += [f"- **{name}**: {meaning}" for name, meaning in VERDICT_LEVELS.items()]
+    lines += [
+        "",
+        "Each claim also has a role in the article's argument. The *case* is made by the claims "
+        "specific to fibromyalgia that MSCs act on it, help or are promising for it (its "
+        "mechanisms in fibromyalgia, efficacy, the framing of the conclusion); *premises* are "
+        "facts the case rests on; *support* covers claims about MSCs in general or in other "
+        "conditions; *concessions* are the limits the article admits. The headline count and "
+        "the conclusion of the report use the case claims only, and show them first; the "
+        "others are counted and shown separately.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def rules_markdown() -> str:
+    """The row rules and the verdict rules as Markdown, verbatim on the methods page."""
     lines = [
-        "Each claim's verdict is computed from its rows in the claim-evidence table. A row has a "
-        f"kind ({code(EVIDENCE_KINDS)}), a direction ({code(DIRECTIONS)}) and a strength "
-        f"({code(strengths)}, weakest first). Rows of kind `{SEARCH_NULL}` and rows with "
-        f"direction `{NEUTRAL}` never count as support or contradiction.",
+        "Each claim's verdict is computed from its rows in the claim-evidence table. A row has "
+        f"a kind ({_code(EVIDENCE_KINDS)}), a design ({_code(DESIGNS)}), what was read of the "
+        f"source ({_code(READS)}), what it measures ({_code(MEASURES)}), a direction "
+        f"({_code(DIRECTIONS)}), for an estimate whether its confidence interval excludes no "
+        f"effect, and a strength ({_code(STRENGTHS)}, weakest first, set by hand). A row with "
+        f"direction `{NEUTRAL}` never counts. The others first count as support, contradiction "
+        "or a null result; the rules below, applied in order, can only lower what a row "
+        "counts as:",
+        "",
+    ]
+    lines += [f"{i}. *{rule.name}*: {rule.description}" for i, rule in enumerate(ROW_RULES, 1)]
+    lines += [
         "",
         "Whether a row is *direct* depends on what the claim is about. Rows of kind "
         f"`{DIRECT_FM}` (people with fibromyalgia, or fibromyalgia itself) and `{DOCUMENTARY}` "
         "(a definition, regulator text, product record or price) are direct for every claim. "
-        f"Rows of kind `{INDIRECT_CONDITION}` (people with other conditions) are also direct for "
-        "a claim that is not specific to fibromyalgia, and rows of kind "
+        f"Rows of kind `{INDIRECT_CONDITION}` (people with other conditions) are also direct "
+        "for a claim that is not specific to fibromyalgia; rows of kind "
         f"`{INDIRECT_PRECLINICAL}` (animals or cells) are also direct for a claim about "
-        f"preclinical research. All other rows, including every `{REGISTRY}` row, are indirect.",
+        "preclinical research, and for a claim about what MSCs are or do in general (a "
+        f"mechanism or a background fact not specific to fibromyalgia). Every `{REGISTRY}` "
+        "row is indirect.",
         "",
-        "The rules are mutually exclusive and together cover every case, so each claim gets "
-        "exactly one verdict:",
+        "The verdict then follows from the strongest row of each kind. The rules are mutually "
+        "exclusive and together cover every case, so each claim gets exactly one verdict:",
         "",
     ]
-    lines += [f"{i}. **{rule.verdict}**: {rule.description}" for i, rule in enumerate(RULES, 1)]
+    lines += [f"{i}. **{rule.verdict}**: {rule.description}"
+              for i, rule in enumerate(VERDICT_RULES, 1)]
+    lines += [
+        "",
+        "Strengths, like the certainty adjustments below, are judgements set by hand. The "
+        "chapter on verdicts moves each of them, one at a time, one level up and one level "
+        "down, and lists every verdict and rating that changes.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -200,38 +399,64 @@ def clamp_level(index: int) -> str:
     return CERTAINTY_LEVELS[min(max(index, 0), len(CERTAINTY_LEVELS) - 1)]
 
 
-def _start(adjustments: pd.DataFrame) -> str:
-    if adjustments.empty:
-        return DEFAULT_START
-    starts = sorted(set(adjustments["start"]))
-    if len(starts) != 1:
-        raise DataError(f"certainty: rows {', '.join(_row_ids(adjustments))} of one claim give "
-                        f"different start levels {starts}; expected one")
-    if starts[0] not in CERTAINTY_LEVELS:
-        raise DataError(f"certainty: rows {', '.join(_row_ids(adjustments))}, column 'start': "
-                        f"expected one of {', '.join(CERTAINTY_LEVELS)}; found {starts[0]!r}")
-    return str(starts[0])
+def start_level(rows: pd.DataFrame, scope: Scope) -> str:
+    """GRADE's starting point: high when a counted row compares randomized arms, else low."""
+    counted_as = outcomes(rows, scope)
+    randomized = any(design == RANDOMIZED and out != NOT_COUNTED
+                     for design, out in zip(rows["design"], counted_as, strict=True))
+    return "high" if randomized else "low"
 
 
-def certainty(rows: pd.DataFrame, adjustments: pd.DataFrame) -> Certainty:
-    """GRADE-like certainty of one claim's evidence: the start level plus each row's `levels`,
-    clamped to very low .. high; "no evidence" when no row supports or contradicts the claim.
+def certainty(rows: pd.DataFrame, adjustments: pd.DataFrame, scope: Scope = Scope()) -> Certainty:
+    """Certainty of one claim's evidence.
 
-    `adjustments` are the claim's rows of certainty.csv (start, domain, levels, reason).
+    Effect claims (mechanism, preclinical, clinical efficacy, safety): the start level
+    (`start_level`) plus each adjustment row's `levels`, held within very low .. high; "no
+    evidence" when no row counts. Other claims are not rated in GRADE terms: "established" when
+    the claim is supported by a strong row, else "not rated"; they may have no adjustment rows.
     """
-    if counted(rows).empty:
+    if not scope.is_effect:
+        if not adjustments.empty:
+            raise DataError(f"certainty: rows {', '.join(_row_ids(adjustments))} adjust a claim "
+                            f"of type {scope.claim_type!r}; certainty is rated only for "
+                            f"{', '.join(EFFECT_TYPES)}")
+        evidence_facts = facts(rows, scope)
+        strong = (verdict(rows, scope) == "supported"
+                  and evidence_facts.strongest_support == STRENGTHS[-1])
+        return Certainty(ESTABLISHED if strong else NOT_RATED, None, ())
+    if all(out == NOT_COUNTED for out in outcomes(rows, scope)):
         return Certainty(NO_EVIDENCE, None, ())
-    start = _start(adjustments)
+    start = start_level(rows, scope)
     steps = tuple((str(a.domain), int(a.levels), str(a.reason))
                   for a in adjustments.itertuples(index=False))
     index = CERTAINTY_LEVELS.index(start) + sum(levels for _, levels, _ in steps)
     return Certainty(clamp_level(index), start, steps)
 
 
+def certainty_markdown() -> str:
+    """How certainty is rated, as Markdown, verbatim on the methods page."""
+    levels = ", ".join(f"*{level}*" for level in reversed(CERTAINTY_LEVELS))
+    return (
+        "The certainty of the evidence is rated in the spirit of GRADE only for claims about "
+        f"effects (types {', '.join(f'`{t}`' for t in EFFECT_TYPES)}), on four levels "
+        f"({levels}). The rating starts at *high* when a counted evidence row compares "
+        "randomized arms and at *low* otherwise. Each claim's rows in the certainty table "
+        "then adjust it: a domain (risk of bias, inconsistency, indirectness, imprecision, "
+        "publication bias, or an upgrade for a large effect), the number of levels it moves "
+        "(negative for a downgrade) and a one-line reason; the rating is the start plus the "
+        "sum, held within *very low* and *high*. An effect claim with no counted evidence is "
+        f"rated *{NO_EVIDENCE}*. Background facts, definitions, framing, feasibility and "
+        f"ethics are not rated in these terms: such a claim is *{ESTABLISHED}* when it is "
+        f"supported by a row of strength `{STRENGTHS[-1]}`, and *{NOT_RATED}* otherwise. The "
+        "adjustments and their reasons are listed, claim by claim, in the chapter on "
+        "verdicts, with what changes if any of them moves by one level.\n"
+    )
+
+
 # --------------------------------------------------------------------------- ledger
 
-LEDGER_COLUMNS = ["claim_id", "claim", "claim_type", "chapter", "verdict", "certainty",
-                  "n_evidence", "key_sources"]
+LEDGER_COLUMNS = ["claim_id", "quote", "claim", "claim_type", "role", "fm_specific", "chapter",
+                  "verdict", "certainty", "n_evidence", "key_sources"]
 MAX_KEY_SOURCES = 3
 
 
@@ -244,15 +469,32 @@ def scope_of(claim: object) -> Scope:
                  claim_type=str(getattr(claim, "claim_type", "")))
 
 
-def key_sources(rows: pd.DataFrame, limit: int = MAX_KEY_SOURCES) -> str:
-    """Distinct sources of the rows that decide the verdict, strongest row first, at most
+def deciding_rows(rows: pd.DataFrame, scope: Scope = Scope()) -> pd.DataFrame:
+    """The rows that count for the claim (all but "not counted"), strongest first, with their
+    outcome in a column `counts_as`."""
+    counted_as = outcomes(rows, scope)
+    keep = [out != NOT_COUNTED for out in counted_as]
+    kept = rows.assign(counts_as=counted_as).loc[keep]
+    kept = kept.assign(_rank=kept["strength"].map(STRENGTH_RANK),
+                       _deciding=kept["counts_as"].isin(DECIDING))
+    order = ["_deciding", "_rank", "id"] if "id" in kept.columns else ["_deciding", "_rank"]
+    ascending = [False, False, True][:len(order)]
+    return kept.sort_values(order, ascending=ascending, kind="stable").drop(
+        columns=["_rank", "_deciding"])
+
+
+def key_sources(rows: pd.DataFrame, scope: Scope = Scope(),
+                limit: int = MAX_KEY_SOURCES) -> str:
+    """Distinct sources of the rows that count, deciding rows first and strongest first, at most
     `limit` of them ("+ n more" says how many were left out)."""
-    decisive = counted(rows)
-    decisive = decisive.assign(_rank=decisive["strength"].map(STRENGTH_RANK))
-    decisive = decisive.sort_values(["_rank", "id"], ascending=[False, True], kind="stable")
+    decisive = deciding_rows(rows, scope)
     sources = list(dict.fromkeys(str(s) for s in decisive["source"] if isinstance(s, str) and s))
     shown = "; ".join(sources[:limit])
     return shown + (f" + {len(sources) - limit} more" if len(sources) > limit else "")
+
+
+def _claim_column(claim: object, name: str, default: object = "") -> object:
+    return getattr(claim, name, default)
 
 
 def ledger(claims: pd.DataFrame, evidence: pd.DataFrame,
@@ -261,11 +503,15 @@ def ledger(claims: pd.DataFrame, evidence: pd.DataFrame,
     records = []
     for claim in claims.sort_values("id").itertuples(index=False):
         rows = _of_claim(evidence, claim.id)
-        rating = certainty(rows, _of_claim(adjustments, claim.id))
+        scope = scope_of(claim)
+        rating = certainty(rows, _of_claim(adjustments, claim.id), scope)
         records.append({
-            "claim_id": claim.id, "claim": claim.claim, "claim_type": claim.claim_type,
-            "chapter": claim.chapter, "verdict": verdict(rows, scope_of(claim)),
-            "certainty": rating.level, "n_evidence": len(rows), "key_sources": key_sources(rows),
+            "claim_id": claim.id, "quote": _claim_column(claim, "quote"), "claim": claim.claim,
+            "claim_type": claim.claim_type, "role": _claim_column(claim, "role"),
+            "fm_specific": bool(_claim_column(claim, "fm_specific", True)),
+            "chapter": claim.chapter, "verdict": verdict(rows, scope),
+            "certainty": rating.level, "n_evidence": len(rows),
+            "key_sources": key_sources(rows, scope),
         })
     return pd.DataFrame.from_records(records, columns=LEDGER_COLUMNS)
 
@@ -288,15 +534,40 @@ def verdict_table(chapter: str | None = None) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+CASE_COLUMNS = ["claim_id", "quote", "claim", "claim_type", "chapter", "verdict", "certainty"]
+
+
+def case_claims(table: pd.DataFrame) -> pd.DataFrame:
+    """The claims that make the article's case (role "case"), in claim order."""
+    return table.loc[table["role"] == CASE].sort_values("claim_id").reset_index(drop=True)
+
+
+def fm_case_verdicts() -> pd.DataFrame:
+    """The article's case, ready to present: one row per fibromyalgia-specific claim that makes
+    it (role "case"), with the article's words and the verdict and certainty computed here.
+
+    Columns: claim_id, quote (verbatim from the article), claim (our wording), claim_type,
+    chapter (the chapter that tests it), verdict (one of `VERDICTS`), certainty (one of
+    `CERTAINTY_ORDER`). Reads claims.csv, claim_evidence.csv and certainty.csv, so a notebook
+    that calls it declares those three inputs.
+    """
+    return case_claims(ledger(*load_tables())).loc[:, CASE_COLUMNS]
+
+
+def by_role(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The ledger split by role, in the order the report shows them: the case first."""
+    return {role: table.loc[table["role"] == role].reset_index(drop=True) for role in ROLES}
+
+
 def crosstab(table: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
     """Claim counts by two ledger columns; verdict and certainty columns in their fixed order.
 
-    Rows: the values present, known values (claim types, verdicts, certainty levels) in their
-    order, then any others sorted. Columns: every known verdict or certainty level, zero when
-    absent (other columns sorted).
+    Rows: the values present, known values (claim types, roles, verdicts, certainty levels) in
+    their order, then any others sorted. Columns: every known verdict or certainty label, zero
+    when absent (other columns sorted).
     """
     orders: Mapping[str, tuple[str, ...]] = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER,
-                                             "claim_type": CLAIM_TYPES}
+                                             "claim_type": CLAIM_TYPES, "role": ROLES}
     counts = pd.crosstab(table[rows], table[columns])
     column_order = list(orders.get(columns, sorted(counts.columns)))
     counts = counts.reindex(columns=column_order, fill_value=0)
@@ -308,11 +579,83 @@ def crosstab(table: pd.DataFrame, rows: str, columns: str) -> pd.DataFrame:
     return counts.astype(int)
 
 
+# --------------------------------------------------------------------------- sensitivity
+
+SENSITIVITY_COLUMNS = ["setting", "row_id", "claim_id", "value", "moved_to", "verdict",
+                       "new_verdict", "certainty", "new_certainty", "changes"]
+
+
+def _moves(values: tuple[str, ...] | list[int], current: object) -> list[object]:
+    """The values one step below and above `current` in `values` (where they exist)."""
+    position = list(values).index(current)
+    return [values[i] for i in (position - 1, position + 1) if 0 <= i < len(values)]
+
+
+def _judge(claim: object, rows: pd.DataFrame, adjustments: pd.DataFrame) -> tuple[str, str]:
+    scope = scope_of(claim)
+    return verdict(rows, scope), certainty(rows, adjustments, scope).level
+
+
+def sensitivity(claims: pd.DataFrame, evidence: pd.DataFrame,
+                adjustments: pd.DataFrame) -> pd.DataFrame:
+    """Every hand-set knob a verdict or rating depends on, moved one level each way.
+
+    Knobs: the `strength` of every evidence row that counts for its claim (rows that do not
+    count cannot change anything), and the `levels` of every certainty adjustment (a "none"
+    row is moved only to one downgrade). One result row per move, with the claim's verdict and
+    certainty before and after and `changes` = True when either differs.
+    """
+    records = []
+    for claim in claims.sort_values("id").itertuples(index=False):
+        rows, adjust = _of_claim(evidence, claim.id), _of_claim(adjustments, claim.id)
+        before = _judge(claim, rows, adjust)
+        scope = scope_of(claim)
+        counted_as = outcomes(rows, scope) if len(rows) else []
+        for (label, row), out in zip(rows.iterrows(), counted_as, strict=True):
+            if out == NOT_COUNTED:
+                continue
+            for moved in _moves(STRENGTHS, row["strength"]):
+                after = _judge(claim, rows.assign(strength=rows["strength"].where(
+                    rows.index != label, moved)), adjust)
+                records.append(_move("strength", row["id"], claim.id, row["strength"], moved,
+                                     before, after))
+        for label, adj in adjust.iterrows():
+            levels = [-1] if adj["domain"] == NO_DOWNGRADE_DOMAIN else _moves(
+                list(range(-2, 3)), int(adj["levels"]))
+            for moved in levels:
+                after = _judge(claim, rows, adjust.assign(levels=adjust["levels"].where(
+                    adjust.index != label, moved)))
+                records.append(_move("certainty levels", adj["id"], claim.id, int(adj["levels"]),
+                                     moved, before, after))
+    return pd.DataFrame.from_records(records, columns=SENSITIVITY_COLUMNS)
+
+
+def _move(setting: str, row_id: object, claim_id: str, value: object, moved: object,
+          before: tuple[str, str], after: tuple[str, str]) -> dict[str, object]:
+    return {"setting": setting, "row_id": row_id, "claim_id": claim_id, "value": value,
+            "moved_to": moved, "verdict": before[0], "new_verdict": after[0],
+            "certainty": before[1], "new_certainty": after[1], "changes": before != after}
+
+
+def sensitivity_summary(moves: pd.DataFrame) -> pd.DataFrame:
+    """Per setting: how many knobs and moves were tried, and how many moves change a verdict or
+    a certainty rating."""
+    grouped = moves.groupby("setting", sort=True)
+    return pd.DataFrame({
+        "knobs": grouped["row_id"].nunique(),
+        "moves": grouped.size(),
+        "verdict_changes": grouped.apply(lambda g: int((g["verdict"] != g["new_verdict"]).sum()),
+                                         include_groups=False),
+        "certainty_changes": grouped.apply(
+            lambda g: int((g["certainty"] != g["new_certainty"]).sum()), include_groups=False),
+    }).reset_index()
+
+
 # --------------------------------------------------------------------------- summary of findings
 
 MAX_KEY_NUMBERS = 2
 UNNAMED_MEASURES = ("not_stated", "")  # pooled.measure values that name no measure
-SUMMARY_COLUMNS = ["claim_id", "claim", "verdict", "certainty", "key_numbers"]
+SUMMARY_COLUMNS = ["claim_id", "quote", "claim", "role", "verdict", "certainty", "key_numbers"]
 
 
 def _num(value: object) -> str:
@@ -385,12 +728,15 @@ KEY_NUMBER_FORMATS: dict[str, tuple[str, Callable[[pd.Series], str]]] = {
     "preclinical": ("id", _preclinical), "costs": ("id", _cost), "products": ("id", _product),
     "regulatory": ("id", _regulatory), "searches": ("id", _search),
 }
+# How a key number is marked by what its row counts as (support is unmarked).
+KEY_NUMBER_MARKS = {CONTRADICTION: "against: ", NULL_RESULT: "no difference: ",
+                    LIMITED: "indirect or weak: "}
 
 
 def linked_tables(evidence: pd.DataFrame) -> list[str]:
-    """Data tables that decisive evidence rows point into and that give key numbers."""
-    decisive = counted(evidence)
-    names = set(decisive.loc[decisive["row_id"].map(_present), "table"].dropna())
+    """Data tables that evidence rows with a direction point into and that give key numbers."""
+    linked = evidence.loc[evidence["direction"] != NEUTRAL]
+    names = set(linked.loc[linked["row_id"].map(_present), "table"].dropna())
     return sorted(names & set(KEY_NUMBER_FORMATS))
 
 
@@ -408,24 +754,23 @@ def _link_text(link: object, tables: Mapping[str, pd.DataFrame]) -> str:
         raise DataError(f"claim_evidence: row {link.id}, column 'row_id': no row "
                         f"{link.row_id!r} in {link.table}.csv")
     text = fmt(linked.iloc[0])
-    return f"against: {text}" if text and link.direction == CONTRADICTS else text
+    return KEY_NUMBER_MARKS.get(link.counts_as, "") + text if text else ""
 
 
 def key_numbers(rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
-                limit: int = MAX_KEY_NUMBERS) -> str:
-    """Short text built from the data rows linked by a claim's decisive evidence.
+                scope: Scope = Scope(), limit: int = MAX_KEY_NUMBERS) -> str:
+    """Short text built from the data rows linked by the rows that count for a claim.
 
-    The strongest linked supporting row and the strongest linked contradicting row come first
-    (so a contested claim shows both sides), then the others by strength; at most `limit`
-    distinct texts. Contradicting rows are marked "against:".
+    The strongest linked support and the strongest linked contradiction or null result come
+    first (so a contested claim shows both sides), then the others, deciding rows before
+    limited ones; at most `limit` distinct texts, each marked by what its row counts as
+    (`KEY_NUMBER_MARKS`).
     """
-    decisive = counted(rows)
-    decisive = decisive.assign(_rank=decisive["strength"].map(STRENGTH_RANK))
-    decisive = decisive.sort_values(["_rank", "id"], ascending=[False, True], kind="stable")
-    texts = [(link.direction, _link_text(link, tables))
-             for link in decisive.itertuples(index=False)]
-    texts = [(direction, text) for direction, text in texts if text]
-    leaders = [next((t for t in texts if t[0] == d), None) for d in (SUPPORTS, CONTRADICTS)]
+    texts = [(link.counts_as, _link_text(link, tables))
+             for link in deciding_rows(rows, scope).itertuples(index=False)]
+    texts = [(kind, text) for kind, text in texts if text]
+    leaders = [next((t for t in texts if t[0] in kinds), None)
+               for kinds in ((SUPPORT,), (CONTRADICTION, NULL_RESULT))]
     ordered = [t for t in leaders if t is not None] + texts
     return "; ".join(list(dict.fromkeys(text for _, text in ordered))[:limit])
 
@@ -444,41 +789,26 @@ def summary_of_findings(tables: Mapping[str, pd.DataFrame] | None = None) -> pd.
     for name in linked_tables(evidence):
         given.setdefault(name, data.load(name))
     table = ledger(claims, evidence, given["certainty"])
-    table["key_numbers"] = [key_numbers(_of_claim(evidence, c), given) for c in table["claim_id"]]
+    scopes = {claim.id: scope_of(claim) for claim in claims.itertuples(index=False)}
+    table["key_numbers"] = [key_numbers(_of_claim(evidence, c), given, scopes[c])
+                            for c in table["claim_id"]]
     return table.loc[:, SUMMARY_COLUMNS]
 
 
-def downgrades(ledger_table: pd.DataFrame, adjustments: pd.DataFrame) -> pd.DataFrame:
-    """The certainty rows that move a rated claim's level (levels not 0), with their reasons,
-    for claims in `ledger_table` whose certainty is not "no evidence"; sorted by claim and id."""
-    rated = ledger_table.loc[ledger_table["certainty"] != NO_EVIDENCE, "claim_id"]
+def downgrades(ledger_table: pd.DataFrame, adjustments: pd.DataFrame,
+               claims: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """The certainty rows that move a rated claim's level (levels not 0), with the computed
+    start and the reasons, for claims in `ledger_table` that are rated; sorted by claim and id."""
+    rated = ledger_table.loc[ledger_table["certainty"].isin(CERTAINTY_LEVELS), "claim_id"]
     rows = adjustments.loc[adjustments["claim_id"].isin(rated) & (adjustments["levels"] != 0)]
     rows = rows.sort_values(["claim_id", "id"], kind="stable")
+    scopes = {claim.id: scope_of(claim) for claim in claims.itertuples(index=False)}
+    starts = {c: start_level(_of_claim(evidence, c), scopes[c]) for c in set(rows["claim_id"])}
+    rows = rows.assign(start=rows["claim_id"].map(starts))
     return rows.loc[:, ["claim_id", "start", "domain", "levels", "reason"]].reset_index(drop=True)
 
 
-def certainty_markdown() -> str:
-    """How certainty is rated, as Markdown, verbatim on the methods page."""
-    levels = ", ".join(f"*{level}*" for level in CERTAINTY_ORDER[:-1])
-    return (
-        "The strength of the evidence behind each verdict is rated in the spirit of GRADE, on "
-        f"four levels ({levels}). Each claim's rows in the certainty table name a starting "
-        "level (*high* when the best evidence comes from randomized trials, *low* otherwise) "
-        "and one adjustment each: a domain (risk of bias, inconsistency, indirectness, "
-        "imprecision, publication bias, or an upgrade for a large effect), the number of "
-        "levels it moves (negative for a downgrade) and a one-line reason. The rating is the "
-        "starting level plus the sum of the adjustments, held within *very low* and *high*. A "
-        f"claim with no certainty rows starts at *{DEFAULT_START}* with no adjustment. A claim "
-        "with no row that supports or contradicts it is rated "
-        f"*{NO_EVIDENCE}*. The adjustments and their reasons are listed, claim by claim, "
-        "in the chapter on verdicts.\n"
-    )
-
-
 # --------------------------------------------------------------------------- chapter helpers
-
-CLAIM_TYPES: tuple[str, ...] = ("background", "mechanism", "preclinical", "clinical_efficacy",
-                                "safety", "feasibility_regulatory")
 
 
 def select_claim_types(table: pd.DataFrame, claim_types: list[str]) -> pd.DataFrame:
@@ -493,43 +823,46 @@ def select_claim_types(table: pd.DataFrame, claim_types: list[str]) -> pd.DataFr
 
 
 def at_least(table: pd.DataFrame, min_certainty: str) -> pd.DataFrame:
-    """Rows whose certainty is `min_certainty` or higher ("no evidence" is the lowest)."""
-    ladder = (NO_EVIDENCE, *CERTAINTY_LEVELS)
-    if min_certainty not in ladder:
-        raise ValueError(f"min_certainty={min_certainty!r}; expected one of: {', '.join(ladder)}")
-    keep = table["certainty"].map(ladder.index) >= ladder.index(min_certainty)
+    """Rows whose certainty is `min_certainty` or higher on `CERTAINTY_LADDER` ("not rated" is
+    the lowest, "established" the highest)."""
+    if min_certainty not in CERTAINTY_LADDER:
+        raise ValueError(f"min_certainty={min_certainty!r}; expected one of: "
+                         f"{', '.join(CERTAINTY_LADDER)}")
+    keep = table["certainty"].map(CERTAINTY_LADDER.index) >= CERTAINTY_LADDER.index(min_certainty)
     return table.loc[keep].reset_index(drop=True)
 
 
 def slug(text: str) -> str:
-    """A glue-name fragment: "partly supported" -> "partly_supported"."""
+    """A glue-name fragment: "not rated" -> "not_rated"."""
     return text.replace(" ", "_")
 
 
 def counts_by(table: pd.DataFrame, column: str) -> dict[str, int]:
-    """Claims per verdict or certainty level, every known value present, in display order."""
-    order = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER}[column]
+    """Claims per verdict, certainty label or role, every known value present, in order."""
+    order = {"verdict": VERDICTS, "certainty": CERTAINTY_ORDER, "role": ROLES}[column]
     found = table[column].value_counts()
     return {value: int(found.get(value, 0)) for value in order}
 
 
 def article_counts(claims: pd.DataFrame) -> dict[str, int]:
-    """How the article was split: claims, FM-specific claims, article sections, and claims
-    taken from the part of the article that was read (evidence_level primary)."""
+    """How the article was split: claims, FM-specific claims, claims per role, hedged claims,
+    article sections and chapters."""
+    roles = {f"n_{role}": n for role, n in counts_by(claims, "role").items()}
     return {
         "n_claims": len(claims),
         "n_fm_specific": int(claims["fm_specific"].sum()),
+        **roles,
+        "n_hedged": int(claims["hedge"].map(_present).sum()),
         "n_sections": int(claims["article_section"].nunique()),
-        "n_read": int((claims["evidence_level"] == "primary").sum()),
-        "n_not_read": int((claims["evidence_level"] != "primary").sum()),
         "n_chapters": int(claims["chapter"].nunique()),
     }
 
 
-# Chapters that test claims (the claims.csv chapter enum, less this chapter and the verdicts).
+# Chapters that test claims (the claims.csv chapter enum, less the article chapter).
 TESTING_CHAPTERS: tuple[str, ...] = ("02_fibromyalgia", "03_msc_biology", "04_inflammation",
                                      "05_preclinical", "06_trial_landscape", "07_efficacy",
-                                     "08_safety", "09_regulation_cost", "10_future_trial")
+                                     "08_safety", "09_regulation_cost", "10_future_trial",
+                                     "11_verdicts")
 
 
 def claim_ids_by_chapter(table: pd.DataFrame) -> dict[str, str]:
@@ -541,16 +874,19 @@ def claim_ids_by_chapter(table: pd.DataFrame) -> dict[str, str]:
     return result
 
 
-CORE_TYPES: tuple[str, ...] = ("mechanism", "clinical_efficacy")
+def headline_counts(table: pd.DataFrame) -> dict[str, int]:
+    """The headline: the claims that make the article's case (role "case"), in all and per
+    verdict (keys n_case_claims, n_case_<verdict>). Premises, support and concessions are
+    counted separately (`role_verdict_counts`)."""
+    case = case_claims(table)
+    counts = {f"n_case_{slug(v)}": n for v, n in counts_by(case, "verdict").items()}
+    return {"n_case_claims": len(case), **counts}
 
 
-def fm_core_counts(claims: pd.DataFrame, table: pd.DataFrame) -> dict[str, int]:
-    """The article's core argument: FM-specific claims of how MSCs act or whether they help
-    (types mechanism and clinical_efficacy), in all and per verdict (keys n_core_<verdict>)."""
-    core_ids = claims.loc[claims["fm_specific"] & claims["claim_type"].isin(CORE_TYPES), "id"]
-    core = table.loc[table["claim_id"].isin(core_ids)]
-    counts = {f"n_core_{slug(v)}": n for v, n in counts_by(core, "verdict").items()}
-    return {"n_core": len(core), **counts}
+def role_verdict_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Claims per role and verdict, keys n_<role>_<verdict>, every combination present."""
+    return {f"n_{role}_{slug(v)}": n for role, part in by_role(table).items()
+            for v, n in counts_by(part, "verdict").items()}
 
 
 CLINICAL_FM_SCOPES: tuple[str, ...] = ("clinical FM", "clinical FM / registry")

@@ -22,6 +22,7 @@ COMMANDS = {
     "refresh-registry": "refresh",
     "sweep": "sweep",
     "bundle": "bundle",
+    "check-article": "article",
 }
 SUBCOMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

@@ -1,4 +1,4 @@
-"""Figures of the claims ledger: verdicts by claim type, certainty by verdict.
+"""Figures of the claims ledger: verdicts by claim type or role, certainty by verdict.
 
 Both take count tables (rows x columns of claim counts, e.g. from `mscfm.claims.crosstab`), so
 the figures draw what the tables say and nothing else.
@@ -15,8 +15,8 @@ from mscfm.plots.style import OKABE_ITO, new_figure, set_alt_text
 # One colour and one hatch per verdict: distinguishable in colour and in greyscale print.
 VERDICT_STYLE: dict[str, tuple[str, str]] = {
     "supported": (OKABE_ITO["bluish_green"], ""),
-    "partly supported": (OKABE_ITO["sky_blue"], "//"),
-    "indirect": (OKABE_ITO["blue"], ".."),
+    "mixed": (OKABE_ITO["sky_blue"], "//"),
+    "insufficient": (OKABE_ITO["blue"], ".."),
     "unsupported": (OKABE_ITO["orange"], "\\\\"),
     "contradicted": (OKABE_ITO["vermillion"], "xx"),
 }
@@ -32,7 +32,8 @@ def _label(text: str) -> str:
 
 
 def verdicts_by_type(counts: pd.DataFrame) -> Figure:
-    """Stacked horizontal bars: one bar per claim type (index), segments by verdict (columns)."""
+    """Stacked horizontal bars: one bar per claim type or role (index), segments by verdict
+    (columns)."""
     if counts.empty:
         raise ValueError("verdicts_by_type: no claims to plot")
     height = 1.0 + 0.45 * len(counts.index)
@@ -51,7 +52,8 @@ def verdicts_by_type(counts: pd.DataFrame) -> Figure:
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(title="Verdict", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     totals = ", ".join(f"{_label(t)} {int(n)}" for t, n in counts.sum(axis=1).items())
-    set_alt_text(fig, "Stacked horizontal bar chart of the article's claims by claim type "
+    grouping = str(counts.index.name or "claim type").replace("_", " ")
+    set_alt_text(fig, f"Stacked horizontal bar chart of the article's claims by {grouping} "
                       f"({totals}), each bar split by verdict.")
     return fig
 
