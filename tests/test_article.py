@@ -156,3 +156,10 @@ def test_check_article_command_on_a_page(tmp_path: Path, capsys: pytest.CaptureF
     assert "sentence A02: no text" in output and output.strip().endswith("problems")
     assert main(["check-article", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read the page" in capsys.readouterr().err
+
+
+def test_first_and_last_words_and_short_items_whole() -> None:
+    shown = article.first_and_last(sentence_table()).tolist()
+    assert shown[0] == "\u201ctop of page\u201d"
+    assert shown[3] == "\u201cThey may help \u2026 in some studies.\u201d"
+    assert shown[4] == "\u201cHeading Here\u201d"

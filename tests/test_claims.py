@@ -516,6 +516,9 @@ def test_key_numbers_mark_null_and_limited_rows_and_report_broken_links() -> Non
     rows = linked((NULL, MODERATE, "p2"), (SUPPORTS, WEAK, "p1"))
     text = claims.key_numbers(rows, {"pooled": POOLED}, EFFICACY_GENERAL)
     assert text.startswith("no difference: fatigue") and "indirect or weak: pain" in text
+    weak_null = claims.key_numbers(linked((NULL, WEAK, "p2")), {"pooled": POOLED},
+                                   EFFICACY_GENERAL)
+    assert weak_null.startswith("indirect or weak, no difference: fatigue")
     assert claims.key_numbers(linked((NEUTRAL, STRONG, "p1")), {"pooled": POOLED}) == ""
     with pytest.raises(DataError, match="row E01.*no row 'p9' in pooled.csv"):
         claims.key_numbers(linked((SUPPORTS, MODERATE, "p9")), {"pooled": POOLED},
@@ -581,6 +584,18 @@ def test_article_counts() -> None:
     assert counts == {"n_claims": 3, "n_fm_specific": 2, "n_case": 1, "n_premise": 1,
                       "n_support": 1, "n_concession": 0, "n_hedged": 1, "n_sections": 2,
                       "n_chapters": 2}
+
+
+def test_verdict_breakdown() -> None:
+    assert claims.verdict_breakdown(LEDGER) == "2 supported, 2 insufficient, 1 unsupported"
+    assert claims.verdict_breakdown(LEDGER.iloc[0:0]) == "no claims"
+
+
+def test_quoted_and_claim_list() -> None:
+    assert claims.quoted("may help") == "\u201cmay help\u201d"
+    table = LEDGER.assign(claim=["A fact.", "b", "c", "d", "e"])
+    assert claims.claim_list(table, "premise", "supported") == "C01 (A fact)"
+    assert claims.claim_list(table, "premise", "contradicted") == "none"
 
 
 def test_clinical_fm_searches() -> None:

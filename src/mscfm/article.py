@@ -40,6 +40,18 @@ def hedges(cell: object) -> list[str]:
     return [part.strip() for part in cell.split(HEDGE_SEPARATOR) if part.strip()]
 
 
+def first_and_last(sentences: pd.DataFrame) -> pd.Series:
+    """Each sentence shown by its kept words: “first words … last words” (the whole item when
+    it is no longer than the two together)."""
+    def shown(row: pd.Series) -> str:
+        first, last = row["opening"].split(), row["closing"].split()
+        overlap = len(first) + len(last) - int(row["n_words"])
+        if overlap >= 0:  # a short item: the kept words are all of it
+            return "\u201c" + " ".join(first + last[overlap:]) + "\u201d"
+        return f"\u201c{row['opening']} \u2026 {row['closing']}\u201d"
+    return sentences.apply(shown, axis=1)
+
+
 # --------------------------------------------------------------------------- coverage
 
 

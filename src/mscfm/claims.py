@@ -637,6 +637,39 @@ def _move(setting: str, row_id: object, claim_id: str, value: object, moved: obj
             "certainty": before[1], "new_certainty": after[1], "changes": before != after}
 
 
+KNOB_COLUMNS = ["row_id", "claim_id", "setting", "value", "if_raised", "if_lowered"]
+NO_CHANGE, CANNOT_MOVE = "no change", "(not moved)"
+
+
+def _effect(move: pd.Series) -> str:
+    """What one move changes, e.g. "verdict insufficient -> supported; certainty ..."."""
+    parts = [f"{what} {move[what]} -> {move['new_' + what]}" for what in ("verdict", "certainty")
+             if move[what] != move["new_" + what]]
+    return "; ".join(parts) if parts else NO_CHANGE
+
+
+def knob_table(moves: pd.DataFrame) -> pd.DataFrame:
+    """One row per hand-set knob (from `sensitivity`): its value and what moving it one level up
+    ("if_raised") or down ("if_lowered") changes. For certainty adjustments, raising means one
+    level less downgrade."""
+    records = []
+    for (row_id, claim_id, setting), group in moves.groupby(["row_id", "claim_id", "setting"],
+                                                            sort=True):
+        value = group["value"].iloc[0]
+        effects = {_direction(setting, value, move["moved_to"]): _effect(move)
+                   for _, move in group.iterrows()}
+        records.append({"row_id": row_id, "claim_id": claim_id, "setting": setting,
+                        "value": value, "if_raised": effects.get("up", CANNOT_MOVE),
+                        "if_lowered": effects.get("down", CANNOT_MOVE)})
+    return pd.DataFrame.from_records(records, columns=KNOB_COLUMNS)
+
+
+def _direction(setting: str, value: object, moved: object) -> str:
+    if setting == "strength":
+        return "up" if STRENGTH_RANK[str(moved)] > STRENGTH_RANK[str(value)] else "down"
+    return "up" if int(moved) > int(value) else "down"  # type: ignore[call-overload]
+
+
 def sensitivity_summary(moves: pd.DataFrame) -> pd.DataFrame:
     """Per setting: how many knobs and moves were tried, and how many moves change a verdict or
     a certainty rating."""
@@ -728,9 +761,18 @@ KEY_NUMBER_FORMATS: dict[str, tuple[str, Callable[[pd.Series], str]]] = {
     "preclinical": ("id", _preclinical), "costs": ("id", _cost), "products": ("id", _product),
     "regulatory": ("id", _regulatory), "searches": ("id", _search),
 }
-# How a key number is marked by what its row counts as (support is unmarked).
-KEY_NUMBER_MARKS = {CONTRADICTION: "against: ", NULL_RESULT: "no difference: ",
-                    LIMITED: "indirect or weak: "}
+# How a key number is marked by what its row counts as (support is unmarked); a limited row
+# keeps the mark of its direction after "indirect or weak".
+KEY_NUMBER_MARKS = {CONTRADICTION: "against: ", NULL_RESULT: "no difference: "}
+LIMITED_MARK = "indirect or weak"
+DIRECTION_MARKS = {CONTRADICTS: ", against", NULL: ", no difference"}
+
+
+def key_number_mark(counts_as: str, direction: str) -> str:
+    """The prefix of a key number: "against: ", "indirect or weak, no difference: ", ..."""
+    if counts_as == LIMITED:
+        return f"{LIMITED_MARK}{DIRECTION_MARKS.get(direction, '')}: "
+    return KEY_NUMBER_MARKS.get(counts_as, "")
 
 
 def linked_tables(evidence: pd.DataFrame) -> list[str]:
@@ -754,7 +796,7 @@ def _link_text(link: object, tables: Mapping[str, pd.DataFrame]) -> str:
         raise DataError(f"claim_evidence: row {link.id}, column 'row_id': no row "
                         f"{link.row_id!r} in {link.table}.csv")
     text = fmt(linked.iloc[0])
-    return KEY_NUMBER_MARKS.get(link.counts_as, "") + text if text else ""
+    return key_number_mark(link.counts_as, link.direction) + text if text else ""
 
 
 def key_numbers(rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
@@ -764,7 +806,7 @@ def key_numbers(rows: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
     The strongest linked support and the strongest linked contradiction or null result come
     first (so a contested claim shows both sides), then the others, deciding rows before
     limited ones; at most `limit` distinct texts, each marked by what its row counts as
-    (`KEY_NUMBER_MARKS`).
+    (`key_number_mark`).
     """
     texts = [(link.counts_as, _link_text(link, tables))
              for link in deciding_rows(rows, scope).itertuples(index=False)]
@@ -883,10 +925,31 @@ def headline_counts(table: pd.DataFrame) -> dict[str, int]:
     return {"n_case_claims": len(case), **counts}
 
 
+def verdict_breakdown(table: pd.DataFrame) -> str:
+    """The verdicts of some claims as prose, best first, zeros left out: "9 supported,
+    1 insufficient, 1 contradicted" ("no claims" when the table is empty). Verdict names read
+    the same for one claim and for many."""
+    parts = [f"{n} {v}" for v, n in counts_by(table, "verdict").items() if n]
+    return ", ".join(parts) if parts else "no claims"
+
+
 def role_verdict_counts(table: pd.DataFrame) -> dict[str, int]:
     """Claims per role and verdict, keys n_<role>_<verdict>, every combination present."""
     return {f"n_{role}_{slug(v)}": n for role, part in by_role(table).items()
             for v, n in counts_by(part, "verdict").items()}
+
+
+def quoted(text: str) -> str:
+    """The article's words marked as a quote for display: “text”."""
+    return f"\u201c{text}\u201d"
+
+
+def claim_list(table: pd.DataFrame, role: str, verdict_name: str) -> str:
+    """The claims of one role with one verdict, as prose: "C22 (People with ...)"; "none"."""
+    rows = table.loc[(table["role"] == role) & (table["verdict"] == verdict_name)]
+    items = [f"{row.claim_id} ({row.claim.rstrip('.')})"
+             for row in rows.sort_values("claim_id").itertuples(index=False)]
+    return "; ".join(items) if items else "none"
 
 
 CLINICAL_FM_SCOPES: tuple[str, ...] = ("clinical FM", "clinical FM / registry")
