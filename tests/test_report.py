@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pandas as pd
-import pytest
 
 from mscfm.report import (
     COLUMN_GAP_CHARS,
@@ -15,7 +14,6 @@ from mscfm.report import (
     column_widths,
     latex_columns,
     table,
-    table_parts,
     text_width,
 )
 
@@ -94,13 +92,3 @@ def test_cited_cells_carry_their_key_for_the_reference_link() -> None:
     latex = shown._repr_latex_()
     assert r"\mscfmcite{heidari2017prevalence}{Heidari 2017}" in latex
     assert "source" not in latex and "Someone" in latex
-
-
-def test_table_parts_cut_long_tables_and_keep_options() -> None:
-    frame = pd.DataFrame({"a": range(7), "b": list("abcdefg")})
-    parts = table_parts(frame, 3, columns=["b"], rename={"b": "B"})
-    assert [len(part.frame) for part in parts] == [3, 3, 1]
-    assert list(parts[0].frame.columns) == ["B"] and list(parts[2].frame["B"]) == ["g"]
-    assert len(table_parts(frame.iloc[0:0], 3)) == 1  # an empty table still shows
-    with pytest.raises(ValueError, match="rows=0"):
-        table_parts(frame, 0)

@@ -232,15 +232,6 @@ def table(
     return Table(shown, precision=precision, formats=formats, cite=keys)
 
 
-def table_parts(frame: pd.DataFrame, rows: int, **options: Any) -> list[Table]:
-    """`table(frame, **options)` cut into parts of at most `rows` rows, for tables too long for
-    one PDF page (a tabular cannot break across pages). Show each part: ``display(part)``."""
-    if rows < 1:
-        raise ValueError(f"rows={rows}; expected 1 or more")
-    starts = range(0, max(len(frame), 1), rows)
-    return [table(frame.iloc[start:start + rows], **options) for start in starts]
-
-
 def glue_number(name: str, value: Any) -> None:
     """Make a computed value available to the prose as {glue:text}`name:.2f`."""
     from myst_nb import glue
