@@ -87,17 +87,35 @@ def test_zero_cell_gets_half_added_to_all_four_cells_only_in_that_study():
     assert es.yi[1] == pytest.approx(np.log(5 * 8 / (5 * 2)))  # untouched
 
 
-def test_double_zero_studies_are_dropped_for_ratios_but_kept_for_rd():
+def test_double_zero_studies_are_kept_by_default_as_in_metafor_and_dropped_on_request():
     kwargs = dict(ai=[0, 4, 3], n1i=[20, 20, 3], ci=[0, 6, 3], n2i=[25, 20, 3],
                   labels=["none", "some", "all"])
     rr = effects.escalc("RR", **kwargs)
-    assert rr.labels == ("some",)
-    assert rr.dropped == ("none", "all")
-    assert rr.kept_rows == (1,)
+    assert rr.k == 3 and rr.dropped == ()
+    # 1/2 added to all four cells of a study with a zero cell: (0.5/21) / (0.5/26)
+    assert rr.yi[0] == pytest.approx(np.log(26 / 21))
+    dropped = effects.escalc("RR", **kwargs, drop00=True)
+    assert dropped.labels == ("some",)
+    assert dropped.dropped == ("none", "all")
+    assert dropped.kept_rows == (1,)
     rd = effects.escalc("RD", **kwargs)
     assert rd.k == 3
-    # RD with a zero cell: 1/2 added to all cells, so p1 = 0.5/21 and p2 = 0.5/26
     assert rd.yi[0] == pytest.approx(0.5 / 21 - 0.5 / 26)
+    assert effects.escalc("RD", **kwargs, drop00=True).k == 1  # as escalc(drop00=TRUE)
+
+
+@pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
+@pytest.mark.parametrize("drop00", [False, True])
+def test_nielweise_double_zero_against_metafor(measure, drop00):
+    ref = load("escalc_drop00")
+    d = ref["data"]
+    expected = ref[f"{measure}_{'drop00' if drop00 else 'default'}"]
+    es = effects.escalc(measure, ai=d["ai"], n1i=d["n1i"], ci=d["ci"], n2i=d["n2i"],
+                        labels=d["study"], drop00=drop00)
+    kept = [i for i, y in enumerate(expected["yi"]) if y is not None]
+    assert list(es.kept_rows) == kept
+    np.testing.assert_allclose(es.yi, [expected["yi"][i] for i in kept], rtol=1e-12)
+    np.testing.assert_allclose(es.vi, [expected["vi"][i] for i in kept], rtol=1e-12)
 
 
 def test_rd_large_sample_variance():
@@ -146,6 +164,9 @@ def test_smd_from_md_ci_matches_smd_from_means():
     ("MD", {"m1i": [1], "sd1i": [1], "n1i": [10], "m2i": [1], "sd2i": [1]},
      r"missing column 'n2i'"),
     ("GEN", {"yi": [0.1, "abc"], "vi": [0.1, 0.1]}, r"row 2, column 'yi'.*number"),
+    ("GEN", {"yi": ["0.1", "1_000"], "vi": ["0.1", "0.1"]}, r"row 2, column 'yi'.*'1_000'"),
+    ("GEN", {"yi": ["0.1", "0.2"], "vi": ["0.1", "inf"]}, r"row 2, column 'vi'.*'inf'"),
+    ("GEN", {"yi": ["nan", "0.2"], "vi": ["0.1", "0.1"]}, r"row 1, column 'yi'.*'nan'"),
 ])
 def test_bad_input_names_row_and_column(measure, columns, match):
     with pytest.raises(InputError, match=match):

@@ -6,17 +6,22 @@ Every function returns :class:`EffectSizes` (``yi``, ``vi``, study labels). Inva
 Conventions (metafor 5.x ``escalc`` defaults unless noted):
 
 - RR, OR, RD: 1/2 is added to every cell of a study that has a zero cell (``add=1/2,
-  to="only0"``). Studies with no events (or only events) in both arms are dropped for the ratio
-  measures RR and OR (the project's choice, ``drop00=TRUE`` in metafor): they carry no
-  information about a ratio.
+  to="only0"``). Studies with no events (or only events) in both arms are kept, with the 1/2
+  added, as metafor's ``escalc`` keeps them (``drop00=FALSE``); ``drop00=True`` drops them, as
+  the Cochrane Handbook advises for ratio measures (such a study says nothing about which arm
+  has the higher risk).
 - RD uses the large-sample variance ``p1(1-p1)/n1 + p2(1-p2)/n2``.
 - SMD is Hedges' g with the exact bias correction ``J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``
   and metafor's default large-sample variance ``1/n1 + 1/n2 + g^2 / (2 (n1 + n2))``.
 - MD uses unpooled SDs by default (``vtype="LS"``); ``vtype="HO"`` assumes equal variances.
+
+Numbers given as text (a CSV cell) must be plain decimals such as ``12``, ``-0.5`` or ``1e-3``:
+Python's ``float`` would also take ``1_000``, ``nan`` or ``inf``, which no spreadsheet writes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +33,8 @@ from mscfm.errors import InputError
 
 RATIO_MEASURES = frozenset({"RR", "OR"})
 MEASURES = ("GEN", "RR", "OR", "RD", "SMD", "MD")
+BINARY_MEASURES = ("RR", "OR", "RD", "PETO")
+PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,10 +72,12 @@ def _as_array(values: ArrayLike, column: str, source: str | None, first_row: int
     out = np.empty(arr.size, dtype=float)
     for i, value in enumerate(arr):
         try:
+            if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value.strip()):
+                raise ValueError(value)
             out[i] = float(value)
         except (TypeError, ValueError):
-            raise InputError(f"{_where(i, column, source, first_row)}: expected a number, "
-                             f"got {value!r}") from None
+            raise InputError(f"{_where(i, column, source, first_row)}: expected a number "
+                             f"(plain decimal such as 12, -0.5 or 1e-3), got {value!r}") from None
         if not np.isfinite(out[i]):
             raise InputError(f"{_where(i, column, source, first_row)}: expected a finite number, "
                              f"got {value!r}")
@@ -113,21 +122,23 @@ def generic(yi: ArrayLike, vi: ArrayLike, labels: Sequence[str] | None = None, *
                        kept_rows=tuple(range(k)))
 
 
-def binary(measure: str, ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None = None,
-           di: ArrayLike | None = None, n1i: ArrayLike | None = None,
-           n2i: ArrayLike | None = None, labels: Sequence[str] | None = None,
-           source: str | None = None, first_row: int = 1) -> EffectSizes:
-    """RR, OR or RD from a 2x2 table per study: events ``ai``/``ci`` with either non-events
-    ``bi``/``di`` or group sizes ``n1i``/``n2i`` (group 1 = treatment)."""
-    measure = measure.upper()
-    if measure not in ("RR", "OR", "RD"):
-        raise InputError(f"measure must be RR, OR or RD, got {measure!r}")
+def counts_2x2(ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None = None,
+               di: ArrayLike | None = None, n1i: ArrayLike | None = None,
+               n2i: ArrayLike | None = None, source: str | None = None, first_row: int = 1
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validated cells a, b, c, d of each study's 2x2 table, from events ``ai``/``ci`` with
+    either non-events ``bi``/``di`` or group sizes ``n1i``/``n2i`` (group 1 = treatment)."""
     if bi is not None and di is not None:
         cols = _columns(source, first_row, ai=ai, bi=bi, ci=ci, di=di)
         for name in ("ai", "bi", "ci", "di"):
             _check(cols[name] < 0, name, "a count >= 0", cols[name], source, first_row)
         a, b, c, d = cols["ai"], cols["bi"], cols["ci"], cols["di"]
-    elif n1i is not None and n2i is not None:
+        _check((a + b) <= 0, "bi", "a group with at least one participant", b, source,
+               first_row)
+        _check((c + d) <= 0, "di", "a group with at least one participant", d, source,
+               first_row)
+        return a, b, c, d
+    if n1i is not None and n2i is not None:
         cols = _columns(source, first_row, ai=ai, n1i=n1i, ci=ci, n2i=n2i)
         for name in ("ai", "ci"):
             _check(cols[name] < 0, name, "a count >= 0", cols[name], source, first_row)
@@ -136,14 +147,26 @@ def binary(measure: str, ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None =
         _check(cols["ai"] > cols["n1i"], "ai", "events <= n1i", cols["ai"], source, first_row)
         _check(cols["ci"] > cols["n2i"], "ci", "events <= n2i", cols["ci"], source, first_row)
         a, c = cols["ai"], cols["ci"]
-        b, d = cols["n1i"] - a, cols["n2i"] - c
-    else:
-        raise InputError("give either bi and di (non-events) or n1i and n2i (group sizes)")
+        return a, cols["n1i"] - a, c, cols["n2i"] - c
+    raise InputError("give either bi and di (non-events) or n1i and n2i (group sizes)")
+
+
+def binary(measure: str, ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None = None,
+           di: ArrayLike | None = None, n1i: ArrayLike | None = None,
+           n2i: ArrayLike | None = None, labels: Sequence[str] | None = None,
+           source: str | None = None, first_row: int = 1, drop00: bool = False) -> EffectSizes:
+    """RR, OR, RD (or Peto's log OR, ``PETO``) from a 2x2 table per study: events
+    ``ai``/``ci`` with either non-events ``bi``/``di`` or group sizes ``n1i``/``n2i`` (group 1
+    = treatment). ``drop00=True`` leaves out studies with no events (or only events) in both
+    groups, for every measure, as metafor's ``escalc(drop00=TRUE)`` does."""
+    measure = measure.upper()
+    if measure not in BINARY_MEASURES:
+        raise InputError(f"measure must be RR, OR or RD, got {measure!r}")
+    a, b, c, d = counts_2x2(ai, ci, bi=bi, di=di, n1i=n1i, n2i=n2i, source=source,
+                            first_row=first_row)
     k = a.size
     names = _labels(labels, k)
-    # Drop double-zero (or double-all) studies for ratio measures.
-    uninformative = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
-    keep = ~uninformative if measure in RATIO_MEASURES else np.ones(k, dtype=bool)
+    keep = ~double_zero(a, b, c, d) if drop00 else np.ones(k, dtype=bool)
     a, b, c, d = (x[keep].astype(float) for x in (a, b, c, d))
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     a, b, c, d = (np.where(zero, x + 0.5, x) for x in (a, b, c, d))
@@ -154,6 +177,11 @@ def binary(measure: str, ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None =
     elif measure == "OR":
         yi = np.log(a * d / (b * c))
         vi = 1 / a + 1 / b + 1 / c + 1 / d
+    elif measure == "PETO":
+        n = n1 + n2
+        expected = (a + c) * n1 / n
+        variance = (a + c) * (b + d) * (n1 / n) * (n2 / n) / (n - 1)
+        yi, vi = (a - expected) / variance, 1 / variance
     else:
         p1, p2 = a / n1, c / n2
         yi = p1 - p2
@@ -161,6 +189,11 @@ def binary(measure: str, ai: ArrayLike, ci: ArrayLike, *, bi: ArrayLike | None =
     kept = tuple(int(i) for i in np.flatnonzero(keep))
     dropped = tuple(names[i] for i in np.flatnonzero(~keep))
     return EffectSizes(yi, vi, tuple(names[i] for i in kept), measure, dropped, kept)
+
+
+def double_zero(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Studies with no events, or only events, in both groups."""
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
 
 
 def hedges_j(m: ArrayLike) -> np.ndarray:
@@ -295,10 +328,10 @@ def smd_from_md_ci(md_value: ArrayLike, lb: ArrayLike, ub: ArrayLike, n1i: Array
 
 def escalc(measure: str, **columns: ArrayLike) -> EffectSizes:
     """Dispatch on ``measure`` with escalc column names (``labels``, ``source``, ``first_row``,
-    ``vtype`` are passed through)."""
+    ``vtype`` and, for RR, OR and RD, ``drop00`` are passed through)."""
     measure = measure.upper()
-    options = {key: columns.pop(key) for key in ("labels", "source", "first_row", "vtype")
-               if key in columns}
+    options = {key: columns.pop(key) for key in ("labels", "source", "first_row", "vtype",
+                                                  "drop00") if key in columns}
     source = options.get("source")
     required = {
         "GEN": ("yi", "vi"),
@@ -319,6 +352,7 @@ def escalc(measure: str, **columns: ArrayLike) -> EffectSizes:
         raise InputError(f"{source + ': ' if source else ''}missing column '{missing[0]}' "
                          f"(measure {measure} needs {', '.join(required[measure])})")
     args = [columns[name] for name in required[measure]]
+    options.pop("drop00", None)
     if measure == "GEN":
         options.pop("vtype", None)
         return generic(*args, **options)
