@@ -64,8 +64,10 @@ def _where(i: int, column: str, source: str | None, first_row: int) -> str:
     return f"{prefix}row {i + first_row}, column '{column}'"
 
 
-def _as_array(values: ArrayLike, column: str, source: str | None, first_row: int) -> np.ndarray:
-    """A 1-D float array; missing or non-numeric cells are an error naming the cell."""
+def as_numbers(values: ArrayLike, column: str, source: str | None = None, first_row: int = 1
+               ) -> np.ndarray:
+    """A 1-D float array; missing, non-numeric or non-finite cells are an error naming the
+    cell (``first_row`` is the number of the first value's row in the caller's file)."""
     arr = np.atleast_1d(np.asarray(values, dtype=object))
     if arr.ndim != 1:
         raise InputError(f"column '{column}' must be one-dimensional")
@@ -85,7 +87,7 @@ def _as_array(values: ArrayLike, column: str, source: str | None, first_row: int
 
 
 def _columns(source: str | None, first_row: int, **columns: ArrayLike) -> dict[str, np.ndarray]:
-    arrays = {name: _as_array(v, name, source, first_row) for name, v in columns.items()}
+    arrays = {name: as_numbers(v, name, source, first_row) for name, v in columns.items()}
     sizes = {a.size for a in arrays.values()}
     if len(sizes) != 1:
         detail = ", ".join(f"{name}={a.size}" for name, a in arrays.items())

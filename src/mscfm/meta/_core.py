@@ -26,7 +26,11 @@ _RTOL = 4 * np.finfo(float).eps  # with xtol, the same stopping rule as R's unir
 # --------------------------------------------------------------------------- results
 
 def jsonable(value: Any) -> Any:
-    """JSON-safe version of a field value (arrays to lists, NaN to None)."""
+    """Plain Python version of a field value (arrays to lists, numpy scalars to Python).
+
+    A NaN or infinite number stays as it is, so that a caller can refuse it (the engine uses
+    None, not NaN, for a number that is not defined); ``json.dumps(..., allow_nan=False)``
+    then guarantees that no such number is printed."""
     if isinstance(value, np.ndarray):
         return [jsonable(x) for x in value.tolist()]
     if isinstance(value, (tuple, list)):
@@ -34,7 +38,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: jsonable(x) for key, x in value.items()}
     if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else float(value)
+        return float(value)
     if isinstance(value, np.integer):
         return int(value)
     return value
