@@ -79,7 +79,7 @@ def test_fewer_than_two_studies_is_a_value_error_with_the_selection(tables):
     selection = info.value.selection
     assert selection.k == 1
     assert selection.excluded.set_index("study_id").loc["jointstem", "reason"] == \
-        "no control arm at this timepoint"
+        "VAS pain (change): no control arm at this timepoint"
 
 
 def test_six_months_pairs_arms_from_the_same_analysis_and_converts_se(tables):
@@ -215,3 +215,123 @@ def test_key_results_are_the_fitted_numbers_or_nan() -> None:
 
     assert all(math.isnan(v) for v in efficacy.key_results(None).values())
     assert set(efficacy.key_results(None)) == set(efficacy.KEY_RESULTS)
+
+
+# --------------------------------------------------------------------------- round two
+
+def _pair(study_id: str, outcome: str, value_type: str, months: float = 6, *,
+          scale: str = "0-100", mean: tuple[float, float] = (-20.0, -10.0),
+          direction: str = "lower_better", n: int = 20) -> list[dict]:
+    return [arm(study_id, "msc", mean[0], n, sd=15.0, outcome=outcome, months=months,
+                scale=scale, value_type=value_type, direction=direction),
+            arm(study_id, "control", mean[1], n, sd=15.0, outcome=outcome, months=months,
+                scale=scale, value_type=value_type, direction=direction)]
+
+
+def test_pain_hierarchy_takes_the_first_usable_outcome_of_each_study():
+    rows = (_pair("a", "WOMAC pain", "change") + _pair("a", "VAS pain", "change")
+            + _pair("b", "KOOS pain", "change", direction="higher_better", mean=(20.0, 10.0))
+            + [arm("c", "msc", -5.0, 10, sd=3.0, outcome="VAS pain", months=6)]  # no control
+            + _pair("c", "NPRS", "change", scale="0-10", mean=(-3.0, -1.0)))
+    studies = pd.DataFrame([study("a"), study("b"), study("c")])
+    sel = efficacy.select(pd.DataFrame(rows), studies, efficacy.PAIN, 6)
+    chosen = dict(zip(sel.pairs["study_id"], sel.pairs["outcome"], strict=True))
+    assert chosen == {"a": "VAS pain", "b": "KOOS pain", "c": "NPRS"}
+    a = efficacy.analyse(pd.DataFrame(rows), studies, outcome=efficacy.PAIN,
+                         timepoint_months=6)
+    assert "rescaled" in a.measure_reason  # 0-100 and 0-10 scales on one 0-100 scale
+    assert list(a.studies["yi"]) == pytest.approx([-10.0, -10.0, -20.0])  # KOOS sign flipped
+
+
+def test_bodily_pain_subscales_are_not_in_the_pain_hierarchy():
+    assert "SF-36 bodily pain" not in efficacy.PAIN_HIERARCHY
+    rows = _pair("a", "SF-36 bodily pain", "change") + _pair("b", "VAS pain", "change")
+    sel = efficacy.select(pd.DataFrame(rows), pd.DataFrame([study("a"), study("b")]),
+                          efficacy.PAIN, 6)
+    assert list(sel.pairs["study_id"]) == ["b"]
+
+
+def test_change_and_final_values_are_combined_for_an_md_only():
+    rows = _pair("a", "VAS pain", "change") + _pair("b", "VAS pain", "final", mean=(30., 45.))
+    outcomes, studies = pd.DataFrame(rows), pd.DataFrame([study("a"), study("b")])
+    md = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    assert md.result.k == 2 and md.selection.mixes_value_types
+    assert dict(zip(md.studies["study_id"], md.studies["value_type"], strict=True)) == {
+        "a": "change", "b": "final"}
+    assert "combined" in md.value_type_note and "b (final)" in md.value_type_note
+    with pytest.raises(efficacy.TooFewStudiesError):
+        efficacy.analyse(outcomes, studies, timepoint_months=6, measure="SMD")
+    sel, note = efficacy.select_for_measure(outcomes, studies, "VAS pain", 6, "change",
+                                            "knee OA", "SMD")
+    assert sel.k == 1 and "not combined for an SMD" in note
+    with pytest.raises(efficacy.TooFewStudiesError):
+        efficacy.analyse(outcomes, studies, timepoint_months=6, combine_value_types=False)
+
+
+def test_an_unknown_scale_stops_the_combination_and_says_why():
+    rows = (_pair("a", "VAS pain", "change") + _pair("b", "VAS pain", "change")
+            + _pair("c", "WOMAC pain", "final", scale=""))
+    sel, note = efficacy.select_for_measure(
+        pd.DataFrame(rows), pd.DataFrame([study(x) for x in "abc"]), efficacy.PAIN, 6,
+        "change", "knee OA", "MD")
+    assert list(sel.pairs["study_id"]) == ["a", "b"]
+    assert "scale range of c is not known" in note
+
+
+def test_thresholds_for_funnel_estimators_and_meta_regression():
+    assert efficacy.funnel_applicable(10) == (True, "")
+    shown, why = efficacy.funnel_applicable(9)
+    assert not shown and "k = 9" in why and "fewer than 10" in why
+    assert efficacy.estimators_applicable(3)[0] and not efficacy.estimators_applicable(2)[0]
+    assert "1 degree(s) of freedom" in efficacy.estimators_applicable(2)[1]
+
+
+def _many(k: int, sources: list[str], comparators: list[str]
+          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, info = [], []
+    for i in range(k):
+        rows += _pair(f"s{i:02d}", "VAS pain", "change", mean=(-20.0 - i, -10.0))
+        info.append(study(f"s{i:02d}") | {"cell_source": sources[i % len(sources)],
+                                          "comparator_type": comparators[i % len(comparators)],
+                                          "dose": f"{10 * (i + 1)}x10^6 cells"})
+    return pd.DataFrame(rows), pd.DataFrame(info)
+
+
+def test_comparator_subgroups_with_one_kind_say_there_is_no_test(tables):
+    outcomes, studies = tables
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    groups = efficacy.comparator_subgroups(a)
+    assert groups.test is None
+    assert list(groups.table["k"]) == [0, 2]  # placebo, active
+    assert "no placebo-controlled trial qualifies" in groups.text
+
+
+def test_comparator_subgroups_test_placebo_against_active():
+    outcomes, studies = _many(6, ["bone marrow"], ["placebo", "active"])
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    groups = efficacy.comparator_subgroups(a)
+    assert groups.test is not None and groups.test.tau2_mode == "common"
+    assert list(groups.table["k"]) == [3, 3]
+    assert "Test for a difference" in groups.text
+
+
+def test_meta_regression_only_where_k_allows():
+    outcomes, studies = _many(5, ["adipose", "bone marrow"], ["active"])
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    reg, why = efficacy.moderator_analysis(a, "cell_source")
+    assert reg is None and "5 of 5" in why and "at least 10" in why
+    outcomes, studies = _many(10, ["adipose", "bone marrow"], ["active"])
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    reg, text = efficacy.moderator_analysis(a, "cell_source")
+    assert reg is not None and reg.names == ("intrcpt", "cell_sourcebone marrow")
+    reg, text = efficacy.moderator_analysis(a, "dose")
+    assert reg is not None and reg.names == ("intrcpt", "dose")
+    assert reg.coefficient("dose").estimate < 0  # more cells, larger made-up benefit
+
+
+def test_dose_parsing_accepts_one_dose_only():
+    assert efficacy.dose_million_cells("40x10^6 cells") == 40
+    assert efficacy.dose_million_cells("1x10^8 cells (per registry)") == 100
+    for text in ("10x10^6 or 100x10^6 cells", "25, 50, 75 or 150x10^6 cells",
+                 "about 5-6 mL BMAC", "dose not re-read", float("nan")):
+        assert efficacy.dose_million_cells(text) is None, text

@@ -86,3 +86,42 @@ def test_ratio_plot_log_axis_and_alt_text():
     text = alt_text(fig)
     assert f"{len(rows)} published" in text
     assert "4 have a 95% CI entirely above 1" in text  # t_fever, w_fatigue, both wang24 fevers
+
+
+# --------------------------------------------------------------------------- pooled counts
+
+def _sae(events_msc, n_msc, events_control, n_control) -> pd.DataFrame:
+    return pd.DataFrame({"study_id": [f"t{i}" for i in range(len(n_msc))],
+                         "events_msc": events_msc, "n_msc": n_msc,
+                         "events_control": events_control, "n_control": n_control})
+
+
+def test_common_events_are_pooled_with_mantel_haenszel_against_metafor():
+    import json
+    from pathlib import Path
+    ref = json.loads((Path(__file__).parent / "fixtures" / "metafor" / "mh_peto.json")
+                     .read_text(encoding="utf-8"))["sparse"]
+    d = ref["data"]
+    pooled_events = safety.pool_adverse_events(_sae(d["ai"], d["n1i"], d["ci"], d["n2i"]))
+    assert pooled_events.method == "MH" and "not rare" in pooled_events.reason
+    assert pooled_events.ratio.measure == "OR" and pooled_events.ratio.drop00
+    assert pooled_events.ratio.estimate == pytest.approx(ref["mh_OR"]["estimate"], rel=1e-9)
+    assert pooled_events.difference.estimate == pytest.approx(ref["mh_RD_keep00"]["estimate"],
+                                                              rel=1e-9)
+    assert (pooled_events.k, pooled_events.k_with_events) == (5, 1)
+
+
+def test_rare_events_in_balanced_trials_use_peto():
+    from mscfm import meta
+    table = _sae([1, 0, 2, 0], [200, 150, 300, 250], [0, 1, 0, 0], [200, 150, 300, 250])
+    pooled_events = safety.pool_adverse_events(table)
+    assert pooled_events.method == "PETO" and "rare" in pooled_events.reason
+    direct = meta.rma_peto(ai=[1, 0, 2, 0], n1i=[200, 150, 300, 250], ci=[0, 1, 0, 0],
+                           n2i=[200, 150, 300, 250])
+    assert pooled_events.ratio.estimate == pytest.approx(direct.estimate, rel=1e-12)
+
+
+def test_rare_events_in_unbalanced_trials_use_mantel_haenszel():
+    table = _sae([1, 0, 2], [600, 150, 300], [0, 1, 0], [200, 150, 300])
+    pooled_events = safety.pool_adverse_events(table)
+    assert pooled_events.method == "MH" and "3.0 to 1" in pooled_events.reason

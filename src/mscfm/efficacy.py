@@ -1,11 +1,20 @@
 """From the long arm-level outcomes table to a meta-analysis of MSC vs control.
 
-One call, :func:`analyse`, does what chapter 07 needs: pick an outcome, timepoint and value type
-(change from baseline or final value) in one condition group; pair the MSC and control arms of
-each study; recover SDs that the source reported only as an SE or a 95% CI (recorded in
-``note``); choose the measure; orient every effect so that a negative value favours MSC; pool.
+One call, :func:`analyse`, does what chapter 07 needs: pick an outcome (or, for ``"pain"``, one
+pain outcome per study by the pre-specified hierarchy), timepoint and value type (change from
+baseline or final value) in one condition group; pair the MSC and control arms of each study;
+recover SDs that the source reported only as an SE or a 95% CI (recorded in ``note``); choose
+the measure; orient every effect so that a negative value favours MSC; pool. Further helpers
+give the comparator subgroups, the meta-regression on dose or cell source, and say when k is
+too small for a funnel plot, an estimator comparison or a meta-regression.
 
 Rules (the methods page repeats them):
+
+- Outcome ``"pain"`` takes, for each study, the first outcome of :data:`PAIN_HIERARCHY` that
+  gives a usable comparison at the timepoint.
+- Change and final values are combined in a mean difference (Cochrane Handbook 10.5.2): a study
+  without the preferred value type contributes the other. They are never combined in an SMD
+  (their SDs differ), so when the measure has to be the SMD only the preferred type is used.
 
 - Arms are paired within one reported analysis: when the locator names a registry measure
   (``measure '...'``), MSC and control rows must come from the same measure, so a single-arm
@@ -32,9 +41,21 @@ import pandas as pd
 from scipy import stats
 
 from mscfm import effects, meta
+from mscfm.errors import InputError
 from mscfm.labels import study_label
 
 MEASURES = ("MD", "SMD")
+PAIN = "pain"  # outcome name that selects one pain outcome per study by the hierarchy
+# Pre-specified order (methods page): overall pain intensity on a single-item scale first, then
+# the pain subscales of the joint-specific instruments, then pain in a stated situation.
+# Bodily-pain subscales of quality-of-life questionnaires, composite responder outcomes and
+# scores printed without their subscale are not pain outcomes here.
+PAIN_HIERARCHY = ("VAS pain", "VAS joint pain", "NPRS", "WOMAC pain", "KOOS pain",
+                  "VAS pain during activity", "VAS pain at rest")
+MIN_K_FUNNEL = 10  # Cochrane Handbook 13.3.5.4: funnel plots and tests need >= 10 studies
+MIN_K_ESTIMATORS = 3  # with 2 studies tau^2 rests on one degree of freedom
+MIN_K_PER_MODERATOR = 10  # Cochrane Handbook 10.11.5.1: about ten studies per moderator
+COMPARATOR_GROUPS = ("placebo", "active")
 MEASURE_NAMES = {"MD": "mean difference", "SMD": "standardised mean difference"}
 VALUE_TYPES = ("change", "final")
 ALL_CONDITIONS = "all"
@@ -42,7 +63,8 @@ COMMON_RANGE = 100.0  # MD on different ranges is expressed on a 0-100 scale
 _MEASURE_IN_LOCATOR = re.compile(r"measure '([^']*)'")
 _RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*$")
 
-PAIR_COLUMNS = ("study_id", "label", "design", "cell_source", "comparator", "direction", "scale",
+PAIR_COLUMNS = ("study_id", "label", "outcome", "value_type", "design", "cell_source", "dose",
+                "comparator", "direction", "scale",
                 "n_msc", "mean_msc", "sd_msc", "n_control", "mean_control", "sd_control",
                 "row_ids", "note")
 
@@ -61,14 +83,19 @@ class Selection:
 
     outcome: str
     timepoint_months: float
-    value_type: str
+    value_type: str  # the preferred value type
     condition: str
     pairs: pd.DataFrame
     excluded: pd.DataFrame
+    combined: bool = False  # a study may contribute the other value type
 
     @property
     def k(self) -> int:
         return len(self.pairs)
+
+    @property
+    def mixes_value_types(self) -> bool:
+        return self.pairs["value_type"].nunique() > 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +108,7 @@ class EfficacyAnalysis:
     unit: str  # e.g. "points on a 0-100 scale" or "SD units"
     studies: pd.DataFrame  # pairs plus yi, vi, ci_lb, ci_ub, weight
     result: meta.MetaResult = field(repr=False)
+    value_type_note: str = ""  # whether change and final values were combined, and why
 
 
 # --------------------------------------------------------------------------- validation
@@ -102,9 +130,9 @@ def check_parameters(outcome: str, timepoint_months: float, measure: str, method
 def check_outcome(outcome: str, outcomes: pd.DataFrame) -> None:
     """ValueError listing the known outcome names when ``outcome`` is not one of them."""
     known = sorted(set(outcomes["outcome"].dropna()))
-    if outcome not in known:
-        raise ValueError(f"outcome must be one of the names in data/outcomes.csv "
-                         f"({'; '.join(known)}), got {outcome!r}")
+    if outcome != PAIN and outcome not in known:
+        raise ValueError(f"outcome must be '{PAIN}' (the pain hierarchy) or one of the names "
+                         f"in data/outcomes.csv ({'; '.join(known)}), got {outcome!r}")
 
 
 def check_condition(condition: str, studies: pd.DataFrame) -> None:
@@ -199,36 +227,70 @@ def _pair_study(study_id: str, rows: pd.DataFrame, study: pd.Series) -> dict:
         notes.append(f"first of {len(usable)} reported analyses used")
     return {"study_id": study_id,
             "label": study_label(study.get("source") or study_id, study.get("product")),
-            "design": study["design"],
-            "cell_source": study["cell_source"], "comparator": study["comparator_type"],
+            "outcome": chosen["outcome"].iloc[0], "value_type": chosen["value_type"].iloc[0],
+            "design": study["design"], "cell_source": study["cell_source"],
+            "dose": study.get("dose", ""), "comparator": study["comparator_type"],
             "direction": directions.pop(), "scale": scales.pop() if scales else "",
             "n_msc": msc[0], "mean_msc": msc[1], "sd_msc": msc[2],
             "n_control": ctl[0], "mean_control": ctl[1], "sd_control": ctl[2],
             "row_ids": " ".join(sorted(chosen["id"])), "note": "; ".join(notes)}
 
 
+def outcome_candidates(outcome: str) -> tuple[str, ...]:
+    """The outcomes tried for each study, in order: the hierarchy for ``"pain"``."""
+    return PAIN_HIERARCHY if outcome == PAIN else (outcome,)
+
+
+def _other(value_type: str) -> str:
+    return "final" if value_type == "change" else "change"
+
+
 def select(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str,
            timepoint_months: float, value_type: str = "change",
-           condition: str = "knee OA") -> Selection:
-    """Comparisons of MSC vs control for one outcome, timepoint and value type."""
+           condition: str = "knee OA", combine_value_types: bool = False) -> Selection:
+    """Comparisons of MSC vs control for one outcome (or the pain hierarchy), timepoint and
+    value type; with ``combine_value_types`` a study lacking the preferred value type of an
+    outcome contributes the other one before the next outcome of the hierarchy is tried."""
     check_condition(condition, studies)
     info = studies.set_index("id")
-    rows = outcomes[(outcomes["outcome"] == outcome)
+    candidates = outcome_candidates(outcome)
+    value_types = (value_type, _other(value_type)) if combine_value_types else (value_type,)
+    rows = outcomes[outcomes["outcome"].isin(candidates)
                     & np.isclose(outcomes["timepoint_months"].astype(float), timepoint_months)
-                    & (outcomes["value_type"] == value_type)]
+                    & outcomes["value_type"].isin(value_types)]
     if condition != ALL_CONDITIONS:
         in_group = info.index[info["condition_group"] == condition]
         rows = rows[rows["study_id"].isin(in_group)]
     pairs, excluded = [], []
     for study_id in sorted(set(rows["study_id"])):
-        try:
-            pairs.append(_pair_study(study_id, rows[rows["study_id"] == study_id],
-                                     info.loc[study_id]))
-        except ValueError as reason:
-            excluded.append({"study_id": study_id, "reason": str(reason)})
+        found, reasons = _first_usable(rows[rows["study_id"] == study_id], info.loc[study_id],
+                                       study_id, candidates, value_types, len(candidates) > 1
+                                       or len(value_types) > 1)
+        if found is not None:
+            pairs.append(found)
+        else:
+            excluded.append({"study_id": study_id, "reason": "; ".join(reasons)})
     return Selection(outcome, float(timepoint_months), value_type, condition,
                      pd.DataFrame(pairs, columns=list(PAIR_COLUMNS)),
-                     pd.DataFrame(excluded, columns=["study_id", "reason"]))
+                     pd.DataFrame(excluded, columns=["study_id", "reason"]),
+                     combine_value_types)
+
+
+def _first_usable(rows: pd.DataFrame, study: pd.Series, study_id: str,
+                  candidates: tuple[str, ...], value_types: tuple[str, ...], name_them: bool
+                  ) -> tuple[dict | None, list[str]]:
+    """The first (outcome, value type) of a study that pairs, or the reasons none does."""
+    reasons = []
+    for name in candidates:
+        for vt in value_types:
+            subset = rows[(rows["outcome"] == name) & (rows["value_type"] == vt)]
+            if subset.empty:
+                continue
+            try:
+                return _pair_study(study_id, subset, study), reasons
+            except ValueError as reason:
+                reasons.append(f"{name} ({vt}): {reason}" if name_them else str(reason))
+    return None, reasons
 
 
 # --------------------------------------------------------------------------- measure and sign
@@ -293,10 +355,15 @@ def study_effects(selection: Selection, measure: str, level: float = 0.95
 def analyse(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str = "VAS pain",
             timepoint_months: float = 6, measure: str = "MD", method: str = "REML",
             test: str = "knha", condition: str = "knee OA", value_type: str = "change",
-            level: float = 0.95) -> EfficacyAnalysis:
-    """Select, convert, orient and pool. TooFewStudiesError (a ValueError) when k < 2."""
+            level: float = 0.95, combine_value_types: bool = True) -> EfficacyAnalysis:
+    """Select, convert, orient and pool. TooFewStudiesError (a ValueError) when k < 2.
+
+    Change and final values are combined only for an MD (``combine_value_types``); when the
+    combined selection can only be pooled as an SMD, the preferred value type alone is used.
+    """
     check_parameters(outcome, timepoint_months, measure, method, test, value_type)
-    selection = select(outcomes, studies, outcome, timepoint_months, value_type, condition)
+    selection, note = select_for_measure(outcomes, studies, outcome, timepoint_months,
+                                         value_type, condition, measure, combine_value_types)
     if selection.k < 2:
         raise TooFewStudiesError(
             f"{selection.k} {'study' if selection.k == 1 else 'studies'} with MSC and control "
@@ -306,7 +373,37 @@ def analyse(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str = "VAS p
     result = meta.rma(table["yi"], table["vi"], method=method, test=test, level=level,
                       labels=list(table["label"]), measure=used)
     table = table.assign(weight=result.weights)
-    return EfficacyAnalysis(selection, used, reason, unit, table, result)
+    return EfficacyAnalysis(selection, used, reason, unit, table, result, note)
+
+
+def select_for_measure(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: str,
+                       timepoint_months: float, value_type: str, condition: str,
+                       measure: str, combine_value_types: bool = True
+                       ) -> tuple[Selection, str]:
+    """The selection to pool and a sentence on whether change and final values were combined
+    (only for an MD on known scales, never for an SMD)."""
+    if not combine_value_types or measure == "SMD":
+        why = ("change and final values are not combined for an SMD (their SDs differ; "
+               "Cochrane Handbook 10.5.2)" if measure == "SMD" and combine_value_types
+               else "change and final values are not combined (chapter parameter)")
+        return select(outcomes, studies, outcome, timepoint_months, value_type, condition,
+                      False), f"Only {value_type} values are used: {why}."
+    combined = select(outcomes, studies, outcome, timepoint_months, value_type, condition,
+                      True)
+    if not combined.mixes_value_types:
+        return combined, (f"All comparisons are {value_type} values, so no change and final "
+                          f"values had to be combined." if combined.k else "")
+    if choose_measure(combined.pairs, "MD")[0] == "MD":
+        used = ", ".join(f"{row.study_id} ({row.value_type})"
+                         for row in combined.pairs.itertuples())
+        return combined, (f"Change and final values are combined in the mean difference, as "
+                          f"the Cochrane Handbook (10.5.2) allows for an MD: {used}.")
+    alone = select(outcomes, studies, outcome, timepoint_months, value_type, condition, False)
+    unknown = combined.pairs.loc[combined.pairs["scale"].map(parse_range).isna(), "study_id"]
+    return alone, (f"Change and final values are not combined here: the scale range of "
+                   f"{', '.join(unknown)} is not known, so with it the measure would have to "
+                   f"be the SMD, which must not mix change and final values (Cochrane "
+                   f"Handbook 10.5.2); only {value_type} values are used.")
 
 
 def _z(level: float) -> float:
@@ -358,8 +455,120 @@ def leave_one_out_table(analysis: EfficacyAnalysis) -> pd.DataFrame:
 
 
 def small_study_test(analysis: EfficacyAnalysis) -> meta.EggerResult | None:
-    """Egger's test when k >= 3 (None otherwise: the test is undefined)."""
-    return meta.egger_test(analysis.result) if analysis.result.k >= 3 else None
+    """Egger's test when k >= 10 (None otherwise: with fewer studies it cannot tell chance from
+    small-study effects, Cochrane Handbook 13.3.5.4)."""
+    return meta.egger_test(analysis.result) if analysis.result.k >= MIN_K_FUNNEL else None
+
+
+def funnel_applicable(k: int) -> tuple[bool, str]:
+    """Whether a funnel plot (and Egger's test) is shown, and if not, why."""
+    if k >= MIN_K_FUNNEL:
+        return True, ""
+    return False, (f"No funnel plot and no test for small-study effects: with k = {k} "
+                   f"comparisons (fewer than {MIN_K_FUNNEL}) the plot's asymmetry cannot be "
+                   f"told from chance (Cochrane Handbook 13.3.5.4).")
+
+
+def estimators_applicable(k: int) -> tuple[bool, str]:
+    """Whether the table comparing tau^2 estimators is shown, and if not, why."""
+    if k >= MIN_K_ESTIMATORS:
+        return True, ""
+    return False, (f"No comparison of estimators: with k = {k} comparisons the "
+                   f"between-trial variance rests on {max(k - 1, 0)} degree(s) of freedom, so "
+                   f"every estimator is a guess of the same kind (at least "
+                   f"{MIN_K_ESTIMATORS} are needed here).")
+
+
+@dataclass(frozen=True, eq=False)
+class ComparatorSubgroups:
+    """Pooled estimates by kind of comparator (placebo, active) and the test between them."""
+
+    table: pd.DataFrame  # comparator, k, studies, estimate, ci_lb, ci_ub
+    test: meta.SubgroupResult | None
+    text: str
+
+
+def comparator_subgroups(analysis: EfficacyAnalysis) -> ComparatorSubgroups:
+    """Placebo- and active-controlled comparisons as separate subgroups (common tau^2, as
+    metafor's ``mods = ~ factor(comparator)``), with the test for subgroup differences when
+    both kinds have studies and k allows it."""
+    r, table = analysis.result, analysis.studies
+    rows = []
+    for kind in COMPARATOR_GROUPS:
+        sel = (table["comparator"] == kind).to_numpy()
+        k = int(sel.sum())
+        row: dict = {"comparator": kind, "k": k,
+                     "studies": ", ".join(table.loc[sel, "study_id"]) or "none"}
+        if k:
+            fit = meta.rma(np.asarray(r.yi)[sel], np.asarray(r.vi)[sel],
+                           method=r.method if k > 1 else "EE", test=r.test if k > 1 else "z",
+                           level=r.level, measure=r.measure)
+            row.update(estimate=fit.estimate, ci_lb=fit.ci_lb, ci_ub=fit.ci_ub)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["comparator", "k", "studies", "estimate", "ci_lb",
+                                        "ci_ub"])
+    present = frame.loc[frame["k"] > 0, "comparator"].tolist()
+    if len(present) < 2:
+        only = present[0] if present else "none"
+        missing = [kind for kind in COMPARATOR_GROUPS if kind not in present]
+        return ComparatorSubgroups(frame, None, (
+            f"All {r.k} comparisons are {only}-controlled; no {' or '.join(missing)}-"
+            f"controlled trial qualifies, so there is no test for a difference between "
+            f"comparators."))
+    try:
+        test = meta.subgroups(r.yi, r.vi, list(table["comparator"]), method=r.method,
+                              test=r.test, level=r.level, measure=r.measure)
+    except InputError as exc:
+        return ComparatorSubgroups(frame, None, f"No test for a difference between "
+                                                f"comparators: {exc}.")
+    stat = "F" if test.df2 is not None else "Q"
+    return ComparatorSubgroups(frame, test, (
+        f"Test for a difference between placebo- and active-controlled comparisons (one "
+        f"between-trial variance for both): {stat} = {test.Q_between:.2f}, p = {test.p:.3f}."))
+
+
+_CELLS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*10\^(\d+)\s*cells\b", re.IGNORECASE)
+
+
+def dose_million_cells(dose: object) -> float | None:
+    """A single dose written as ``N x10^E cells`` in millions of cells; None for anything else
+    (ranges, several doses, volumes, doses not read)."""
+    if _missing(dose):
+        return None
+    text = str(dose)
+    match = _CELLS.match(text)
+    if not match or " or " in text or "," in text.split("(")[0]:
+        return None
+    return float(match.group(1)) * 10 ** (int(match.group(2)) - 6)
+
+
+def moderator_analysis(analysis: EfficacyAnalysis, moderator: str
+                       ) -> tuple[meta.MetaRegression | None, str]:
+    """Meta-regression on ``"dose"`` (millions of cells) or ``"cell_source"`` when k allows
+    (at least :data:`MIN_K_PER_MODERATOR` studies with a value), else None and the reason."""
+    table, r = analysis.studies, analysis.result
+    if moderator == "dose":
+        values = table["dose"].map(dose_million_cells)
+        label = "dose (millions of cells)"
+    elif moderator == "cell_source":
+        values = table["cell_source"].where(table["cell_source"].notna())
+        label = "cell source"
+    else:
+        raise ValueError(f"moderator must be 'dose' or 'cell_source', got {moderator!r}")
+    usable = values.notna().to_numpy()
+    k = int(usable.sum())
+    if k < MIN_K_PER_MODERATOR:
+        return None, (f"No meta-regression on {label}: {k} of {r.k} comparisons have a usable "
+                      f"value, and at least {MIN_K_PER_MODERATOR} are needed for one "
+                      f"moderator (Cochrane Handbook 10.11.5.1).")
+    try:
+        reg = meta.rma_mods(np.asarray(r.yi)[usable], np.asarray(r.vi)[usable],
+                            {moderator: list(values[usable])}, method=r.method, test=r.test,
+                            level=r.level, measure=r.measure)
+    except InputError as exc:
+        return None, f"No meta-regression on {label}: {exc}."
+    return reg, (f"Meta-regression on {label} (k = {k}): test of the moderator p = "
+                 f"{reg.QM_p:.3f}, R^2 = {reg.R2 or 0:.0f}%.")
 
 
 # --------------------------------------------------------------------------- evidence map

@@ -2,15 +2,29 @@
 
 Ratios (RR, OR) are read as printed in ``data/pooled.csv`` (topic ``safety``); a ratio whose CI
 lies entirely above 1 means the event was more frequent with MSCs than with control.
+
+The trials' own counts are pooled by :func:`pool_adverse_events` with the Cochrane methods for
+sparse binary outcomes (Cochrane Handbook 10.4.4): Peto's odds ratio when the event is rare
+(pooled risk below :data:`RARE_EVENT_RISK`) and no trial is unbalanced beyond
+:data:`MAX_ARM_RATIO`, the conditions under which it was least biased; otherwise the
+Mantel-Haenszel odds ratio without zero-cell correction. The Mantel-Haenszel risk difference is
+given beside either, because trials without any event count in it. Trials with no event in
+either arm are left out of the ratio's heterogeneity test (``drop00=True``): they say nothing
+about which arm has the higher risk.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 
+from mscfm import meta
+
 RATIO_MEASURES = ("RR", "OR")
+RARE_EVENT_RISK = 0.01  # Cochrane Handbook 10.4.4: Peto's method is least biased below 1%
+MAX_ARM_RATIO = 2.0  # ... provided the arms are not substantially unbalanced (here: <= 2:1)
 _FATIGUE = re.compile(r"fatigue", re.IGNORECASE)
 
 
@@ -84,3 +98,60 @@ def sae_table(outcomes: pd.DataFrame, studies: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records, columns=["study_id", "condition", "follow_up", "events_msc",
                                           "n_msc", "events_control", "n_control", "pct_msc",
                                           "pct_control"])
+
+
+@dataclass(frozen=True, eq=False)
+class PooledEvents:
+    """A pooled adverse-event comparison of MSC vs control from trial counts."""
+
+    method: str  # "MH" or "PETO" (both odds ratios)
+    reason: str  # why that method, in one sentence
+    ratio: meta.BinaryPoolResult  # MH OR or Peto OR (log scale)
+    difference: meta.BinaryPoolResult  # MH risk difference
+    k: int
+    k_with_events: int
+    events: int
+    participants: int
+
+    @property
+    def risk(self) -> float:
+        return self.events / self.participants
+
+
+def pool_adverse_events(sae: pd.DataFrame, level: float = 0.95,
+                        rare_risk: float = RARE_EVENT_RISK,
+                        max_arm_ratio: float = MAX_ARM_RATIO) -> PooledEvents:
+    """Pool the per-trial counts of :func:`sae_table`: Peto's OR when the pooled event risk is
+    below ``rare_risk`` and no trial's arms differ in size by more than ``max_arm_ratio``,
+    else the Mantel-Haenszel OR; the MH risk difference beside it."""
+    if len(sae) < 2:
+        raise ValueError(f"pooling needs at least 2 trials with counts, got {len(sae)}")
+    counts = {"ai": sae["events_msc"].tolist(), "n1i": sae["n_msc"].tolist(),
+              "ci": sae["events_control"].tolist(), "n2i": sae["n_control"].tolist(),
+              "labels": sae["study_id"].tolist(), "level": level}
+    events = int(sae["events_msc"].sum() + sae["events_control"].sum())
+    participants = int(sae["n_msc"].sum() + sae["n_control"].sum())
+    with_events = int(((sae["events_msc"] + sae["events_control"]) > 0).sum())
+    risk = events / participants
+    sizes = sae[["n_msc", "n_control"]].astype(float)
+    ratio_of_arms = float((sizes.max(axis=1) / sizes.min(axis=1)).max())
+    rare = f"{100 * risk:.1f}% of participants had the event"
+    if risk < rare_risk and ratio_of_arms <= max_arm_ratio:
+        ratio = meta.rma_peto(**counts, drop00=True)
+        method = "PETO"
+        reason = (f"Peto's odds ratio, because the event is rare ({rare}, below "
+                  f"{100 * rare_risk:g}%) and no trial's arms differ in size by more than "
+                  f"{max_arm_ratio:g} to 1, the conditions under which it is the least biased "
+                  f"method (Cochrane Handbook 10.4.4)")
+    else:
+        ratio = meta.rma_mh(**counts, measure="OR", drop00=True)
+        method = "MH"
+        why = (f"the event is not rare ({rare}, not below {100 * rare_risk:g}%)"
+               if risk >= rare_risk else
+               f"one trial's arms differ in size by {ratio_of_arms:.1f} to 1, more than "
+               f"{max_arm_ratio:g} to 1")
+        reason = (f"the Mantel-Haenszel odds ratio without zero-cell correction, because {why}, "
+                  f"so Peto's method would be biased (Cochrane Handbook 10.4.4)")
+    difference = meta.rma_mh(**counts, measure="RD", drop00=False)
+    return PooledEvents(method, reason, ratio, difference, len(sae), with_events, events,
+                        participants)
