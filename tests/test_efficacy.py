@@ -335,3 +335,12 @@ def test_dose_parsing_accepts_one_dose_only():
     for text in ("10x10^6 or 100x10^6 cells", "25, 50, 75 or 150x10^6 cells",
                  "about 5-6 mL BMAC", "dose not re-read", float("nan")):
         assert efficacy.dose_million_cells(text) is None, text
+
+
+def test_moderators_text_gives_counts_and_one_reason():
+    outcomes, studies = _many(4, ["adipose", "bone marrow"], ["active"])
+    studies.loc[0, "dose"] = "dose not read"
+    a = efficacy.analyse(outcomes, studies, timepoint_months=6)
+    text = efficacy.moderators_text(a)
+    assert "dose (3 of 4 comparisons" in text and "cell source (4 of 4" in text
+    assert text.count("at least 10") == 1

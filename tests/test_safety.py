@@ -125,3 +125,14 @@ def test_rare_events_in_unbalanced_trials_use_mantel_haenszel():
     table = _sae([1, 0, 2], [600, 150, 300], [0, 1, 0], [200, 150, 300])
     pooled_events = safety.pool_adverse_events(table)
     assert pooled_events.method == "MH" and "3.0 to 1" in pooled_events.reason
+
+
+def test_pooled_sentence_and_parameter_check():
+    table = _sae([0, 25, 0], [15, 268, 7], [0, 7, 0], [15, 130, 16])
+    text = safety.pooled_sentence(safety.pool_adverse_events(table))
+    assert "Mantel-Haenszel odds ratio" in text and "only 1 of the 3 trials" in text
+    assert "rests on that trial alone" in text and "percentage points" in text
+    assert safety.check_rare_event_risk(0.05) == 0.05
+    for bad in (0, 1, -0.1, "0.01", True):
+        with pytest.raises(ValueError, match="rare_event_risk must be"):
+            safety.check_rare_event_risk(bad)

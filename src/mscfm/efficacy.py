@@ -12,9 +12,10 @@ Rules (the methods page repeats them):
 
 - Outcome ``"pain"`` takes, for each study, the first outcome of :data:`PAIN_HIERARCHY` that
   gives a usable comparison at the timepoint.
-- Change and final values are combined in a mean difference (Cochrane Handbook 10.5.2): a study
-  without the preferred value type contributes the other. They are never combined in an SMD
-  (their SDs differ), so when the measure has to be the SMD only the preferred type is used.
+- Change and final values are combined in a mean difference (Cochrane Handbook 5.1, chapter 9):
+  a study without the preferred value type contributes the other. They are never combined in an
+  SMD, which assumes that SDs differ between studies only because their scales differ (9.2.3.2),
+  so when the measure has to be the SMD only the preferred type is used.
 
 - Arms are paired within one reported analysis: when the locator names a registry measure
   (``measure '...'``), MSC and control rows must come from the same measure, so a single-arm
@@ -52,9 +53,9 @@ PAIN = "pain"  # outcome name that selects one pain outcome per study by the hie
 # scores printed without their subscale are not pain outcomes here.
 PAIN_HIERARCHY = ("VAS pain", "VAS joint pain", "NPRS", "WOMAC pain", "KOOS pain",
                   "VAS pain during activity", "VAS pain at rest")
-MIN_K_FUNNEL = 10  # Cochrane Handbook 13.3.5.4: funnel plots and tests need >= 10 studies
+MIN_K_FUNNEL = 10  # Sterne et al. 2011; Cochrane Handbook 5.1, 10.4.3.1
 MIN_K_ESTIMATORS = 3  # with 2 studies tau^2 rests on one degree of freedom
-MIN_K_PER_MODERATOR = 10  # Cochrane Handbook 10.11.5.1: about ten studies per moderator
+MIN_K_PER_MODERATOR = 10  # Cochrane Handbook 5.1, 9.6.5.1: about ten studies per moderator
 COMPARATOR_GROUPS = ("placebo", "active")
 MEASURE_NAMES = {"MD": "mean difference", "SMD": "standardised mean difference"}
 VALUE_TYPES = ("change", "final")
@@ -383,8 +384,9 @@ def select_for_measure(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: s
     """The selection to pool and a sentence on whether change and final values were combined
     (only for an MD on known scales, never for an SMD)."""
     if not combine_value_types or measure == "SMD":
-        why = ("change and final values are not combined for an SMD (their SDs differ; "
-               "Cochrane Handbook 10.5.2)" if measure == "SMD" and combine_value_types
+        why = ("change and final values are not combined for an SMD, which assumes that SDs "
+               "differ between studies only because their scales differ (Cochrane Handbook "
+               "5.1, 9.2.3.2)" if measure == "SMD" and combine_value_types
                else "change and final values are not combined (chapter parameter)")
         return select(outcomes, studies, outcome, timepoint_months, value_type, condition,
                       False), f"Only {value_type} values are used: {why}."
@@ -397,13 +399,13 @@ def select_for_measure(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: s
         used = ", ".join(f"{row.study_id} ({row.value_type})"
                          for row in combined.pairs.itertuples())
         return combined, (f"Change and final values are combined in the mean difference, as "
-                          f"the Cochrane Handbook (10.5.2) allows for an MD: {used}.")
+                          f"the Cochrane Handbook (5.1, chapter 9) allows for an MD: {used}.")
     alone = select(outcomes, studies, outcome, timepoint_months, value_type, condition, False)
     unknown = combined.pairs.loc[combined.pairs["scale"].map(parse_range).isna(), "study_id"]
     return alone, (f"Change and final values are not combined here: the scale range of "
                    f"{', '.join(unknown)} is not known, so with it the measure would have to "
                    f"be the SMD, which must not mix change and final values (Cochrane "
-                   f"Handbook 10.5.2); only {value_type} values are used.")
+                   f"Handbook 5.1, 9.2.3.2); only {value_type} values are used.")
 
 
 def _z(level: float) -> float:
@@ -456,7 +458,7 @@ def leave_one_out_table(analysis: EfficacyAnalysis) -> pd.DataFrame:
 
 def small_study_test(analysis: EfficacyAnalysis) -> meta.EggerResult | None:
     """Egger's test when k >= 10 (None otherwise: with fewer studies it cannot tell chance from
-    small-study effects, Cochrane Handbook 13.3.5.4)."""
+    small-study effects; Sterne et al. 2011)."""
     return meta.egger_test(analysis.result) if analysis.result.k >= MIN_K_FUNNEL else None
 
 
@@ -466,7 +468,7 @@ def funnel_applicable(k: int) -> tuple[bool, str]:
         return True, ""
     return False, (f"No funnel plot and no test for small-study effects: with k = {k} "
                    f"comparisons (fewer than {MIN_K_FUNNEL}) the plot's asymmetry cannot be "
-                   f"told from chance (Cochrane Handbook 13.3.5.4).")
+                   f"told from chance (Sterne et al. 2011).")
 
 
 def estimators_applicable(k: int) -> tuple[bool, str]:
@@ -560,7 +562,7 @@ def moderator_analysis(analysis: EfficacyAnalysis, moderator: str
     if k < MIN_K_PER_MODERATOR:
         return None, (f"No meta-regression on {label}: {k} of {r.k} comparisons have a usable "
                       f"value, and at least {MIN_K_PER_MODERATOR} are needed for one "
-                      f"moderator (Cochrane Handbook 10.11.5.1).")
+                      f"moderator (Cochrane Handbook 5.1, 9.6.5.1).")
     try:
         reg = meta.rma_mods(np.asarray(r.yi)[usable], np.asarray(r.vi)[usable],
                             {moderator: list(values[usable])}, method=r.method, test=r.test,
@@ -569,6 +571,29 @@ def moderator_analysis(analysis: EfficacyAnalysis, moderator: str
         return None, f"No meta-regression on {label}: {exc}."
     return reg, (f"Meta-regression on {label} (k = {k}): test of the moderator p = "
                  f"{reg.QM_p:.3f}, R^2 = {reg.R2 or 0:.0f}%.")
+
+
+MODERATOR_LABELS = {"dose": "dose", "cell_source": "cell source"}
+
+
+def moderators_text(analysis: EfficacyAnalysis,
+                    moderators: tuple[str, ...] = ("dose", "cell_source")) -> str:
+    """One paragraph on the meta-regressions: their results where k allows, else one
+    sentence with the counts and the reason."""
+    results = {name: moderator_analysis(analysis, name) for name in moderators}
+    done = [text for reg, text in results.values() if reg is not None]
+    skipped = [name for name, (reg, _) in results.items() if reg is None]
+    if not skipped:
+        return " ".join(done)
+    counts = []
+    for name in skipped:
+        column = analysis.studies[name]
+        usable = column.map(dose_million_cells).notna() if name == "dose" else column.notna()
+        counts.append(f"{MODERATOR_LABELS[name]} ({int(usable.sum())} of {analysis.result.k} "
+                      f"comparisons have a usable value)")
+    return " ".join(done + [f"No meta-regression on {' or on '.join(counts)}: at least "
+                            f"{MIN_K_PER_MODERATOR} are needed for each moderator (Cochrane "
+                            f"Handbook 5.1, 9.6.5.1)."])
 
 
 # --------------------------------------------------------------------------- evidence map

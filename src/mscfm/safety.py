@@ -4,7 +4,7 @@ Ratios (RR, OR) are read as printed in ``data/pooled.csv`` (topic ``safety``); a
 lies entirely above 1 means the event was more frequent with MSCs than with control.
 
 The trials' own counts are pooled by :func:`pool_adverse_events` with the Cochrane methods for
-sparse binary outcomes (Cochrane Handbook 10.4.4): Peto's odds ratio when the event is rare
+sparse binary outcomes (Cochrane Handbook 5.1, 16.9.5): Peto's odds ratio when the event is rare
 (pooled risk below :data:`RARE_EVENT_RISK`) and no trial is unbalanced beyond
 :data:`MAX_ARM_RATIO`, the conditions under which it was least biased; otherwise the
 Mantel-Haenszel odds ratio without zero-cell correction. The Mantel-Haenszel risk difference is
@@ -23,7 +23,7 @@ import pandas as pd
 from mscfm import meta
 
 RATIO_MEASURES = ("RR", "OR")
-RARE_EVENT_RISK = 0.01  # Cochrane Handbook 10.4.4: Peto's method is least biased below 1%
+RARE_EVENT_RISK = 0.01  # Cochrane Handbook 5.1, 16.9.5: Peto's method is least biased below 1%
 MAX_ARM_RATIO = 2.0  # ... provided the arms are not substantially unbalanced (here: <= 2:1)
 _FATIGUE = re.compile(r"fatigue", re.IGNORECASE)
 
@@ -120,10 +120,13 @@ class PooledEvents:
 
 def pool_adverse_events(sae: pd.DataFrame, level: float = 0.95,
                         rare_risk: float = RARE_EVENT_RISK,
-                        max_arm_ratio: float = MAX_ARM_RATIO) -> PooledEvents:
+                        max_arm_ratio: float = MAX_ARM_RATIO,
+                        drop00: bool = True) -> PooledEvents:
     """Pool the per-trial counts of :func:`sae_table`: Peto's OR when the pooled event risk is
     below ``rare_risk`` and no trial's arms differ in size by more than ``max_arm_ratio``,
-    else the Mantel-Haenszel OR; the MH risk difference beside it."""
+    else the Mantel-Haenszel OR; the MH risk difference beside it. ``drop00`` leaves trials
+    without events in either arm out of the ratio's heterogeneity test (they always count in
+    the risk difference)."""
     if len(sae) < 2:
         raise ValueError(f"pooling needs at least 2 trials with counts, got {len(sae)}")
     counts = {"ai": sae["events_msc"].tolist(), "n1i": sae["n_msc"].tolist(),
@@ -137,21 +140,46 @@ def pool_adverse_events(sae: pd.DataFrame, level: float = 0.95,
     ratio_of_arms = float((sizes.max(axis=1) / sizes.min(axis=1)).max())
     rare = f"{100 * risk:.1f}% of participants had the event"
     if risk < rare_risk and ratio_of_arms <= max_arm_ratio:
-        ratio = meta.rma_peto(**counts, drop00=True)
+        ratio = meta.rma_peto(**counts, drop00=drop00)
         method = "PETO"
         reason = (f"Peto's odds ratio, because the event is rare ({rare}, below "
                   f"{100 * rare_risk:g}%) and no trial's arms differ in size by more than "
                   f"{max_arm_ratio:g} to 1, the conditions under which it is the least biased "
-                  f"method (Cochrane Handbook 10.4.4)")
+                  f"method (Cochrane Handbook 5.1, 16.9.5)")
     else:
-        ratio = meta.rma_mh(**counts, measure="OR", drop00=True)
+        ratio = meta.rma_mh(**counts, measure="OR", drop00=drop00)
         method = "MH"
         why = (f"the event is not rare ({rare}, not below {100 * rare_risk:g}%)"
                if risk >= rare_risk else
                f"one trial's arms differ in size by {ratio_of_arms:.1f} to 1, more than "
                f"{max_arm_ratio:g} to 1")
         reason = (f"the Mantel-Haenszel odds ratio without zero-cell correction, because {why}, "
-                  f"so Peto's method would be biased (Cochrane Handbook 10.4.4)")
+                  f"so Peto's method would be biased (Cochrane Handbook 5.1, 16.9.5)")
     difference = meta.rma_mh(**counts, measure="RD", drop00=False)
     return PooledEvents(method, reason, ratio, difference, len(sae), with_events, events,
                         participants)
+
+
+def check_rare_event_risk(value: float) -> float:
+    """The chapter parameter ``rare_event_risk``: a proportion strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ValueError(f"rare_event_risk must be a proportion between 0 and 1 (e.g. 0.01), "
+                         f"got {value!r}")
+    return float(value)
+
+
+def pooled_sentence(pooled_events: PooledEvents) -> str:
+    """The pooled trial counts in plain words, with the method and why it was chosen."""
+    ratio = pooled_events.ratio.back_transformed()
+    rd = pooled_events.difference
+    k, with_events = pooled_events.k, pooled_events.k_with_events
+    rests = ("it rests on that trial alone" if with_events == 1
+             else f"it rests on those {with_events} trials")
+    return (f"The {k} trials with counts were pooled with {pooled_events.reason}. The odds "
+            f"ratio of at least one serious adverse event with MSCs against control is "
+            f"{ratio['estimate']:.2f} (95% CI {ratio['ci_lb']:.2f} to {ratio['ci_ub']:.2f}); "
+            f"only {with_events} of the {k} trials had any such event, so {rests}. The risk "
+            f"difference, to which every trial contributes, is {100 * rd.estimate:.1f} "
+            f"percentage points (95% CI {100 * rd.ci_lb:.1f} to {100 * rd.ci_ub:.1f}). The "
+            f"trials differ in condition, cells, dose and follow-up, so these numbers describe "
+            f"these trials, not MSC therapy in general.")
