@@ -105,3 +105,16 @@ def test_summary_is_json_safe_and_has_no_nan():
     text = json.dumps(result.summary())
     assert "NaN" not in text and json.loads(text)["tarone_p"] is None
     assert np.isfinite(result.estimate)
+
+
+def test_statsmodels_stratified_table_second_opinion():
+    from statsmodels.stats.contingency_tables import StratifiedTable
+    d = MH["nielweise2007"]["data"]
+    a, c = np.array(d["ai"]), np.array(d["ci"])
+    cube = np.array([[a, np.array(d["n1i"]) - a], [c, np.array(d["n2i"]) - c]], dtype=float)
+    theirs = StratifiedTable(cube)
+    ours = meta.rma_mh(**counts("nielweise2007"), measure="OR")
+    assert ours.estimate == pytest.approx(np.log(theirs.oddsratio_pooled), rel=1e-12)
+    assert ours.se == pytest.approx(theirs.logodds_pooled_se, rel=1e-12)
+    rr = meta.rma_mh(**counts("nielweise2007"), measure="RR")
+    assert rr.estimate == pytest.approx(np.log(theirs.riskratio_pooled), rel=1e-12)

@@ -158,15 +158,26 @@ PREC_CASES = [(name, method) for name in PREC if name not in ("description", "ge
 
 
 @pytest.mark.parametrize(("name", "method"), PREC_CASES)
-def test_pm_is_the_exact_root_and_reml_follows_metafors_default(name, method):
+def test_pm_is_the_exact_root_and_reml_follows_metafors_default_except_at_zero(name, method):
     d, ref = PREC[name]["data"], PREC[name][method]
     fit = meta.rma(d["yi"], d["vi"], method=method)
-    target = ref["tight"] if method == "PM" else ref["default"]
-    assert fit.tau2 == pytest.approx(target["tau2"], rel=1e-9, abs=1e-14)
-    assert fit.estimate == pytest.approx(target["estimate"], rel=1e-9)
+    at_boundary = ref["tight"]["tau2"] < 1e-10
+    if method == "PM" or at_boundary:  # the exact answer (metafor with tol, threshold 1e-12)
+        expected = 0.0 if at_boundary else ref["tight"]["tau2"]
+        assert fit.tau2 == pytest.approx(expected, rel=1e-9, abs=0)
+        assert fit.estimate == pytest.approx(ref["tight"]["estimate"], rel=1e-6)
+    else:  # interior REML: metafor's own Fisher scoring and threshold
+        assert fit.tau2 == pytest.approx(ref["default"]["tau2"], rel=1e-9)
+        assert fit.estimate == pytest.approx(ref["default"]["estimate"], rel=1e-9)
     # the documented size of the difference: below metafor's tolerance (PM) or threshold (REML)
     gap = abs(ref["default"]["tau2"] - ref["tight"]["tau2"])
     assert gap < (meta.METAFOR_TOL if method == "PM" else meta.REML_THRESHOLD)
+
+
+def test_reml_boundary_is_exactly_zero_where_metafor_stops_at_5e_6():
+    d, ref = PREC["reml_boundary"]["data"], PREC["reml_boundary"]["REML"]
+    assert meta.rma(d["yi"], d["vi"], method="REML").tau2 == 0.0
+    assert 1e-6 < ref["default"]["tau2"] < meta.REML_THRESHOLD
 
 
 # --------------------------------------------------------------------------- level

@@ -15,19 +15,30 @@ Definitions pinned to metafor (see tests/fixtures/metafor, and generate.R there)
 - Prediction interval: ``estimate +- crit * sqrt(se^2 + tau2)`` with crit from z, or t(k - 1)
   when ``test="knha"`` (not Riley's k - 2).
 
-Where the numbers differ from metafor's defaults, and by how much (measured by generate.R):
+Where the numbers differ from metafor's defaults, and by how much (metafor 3.8.1, measured on
+the sets in tests/fixtures/metafor/precision.json and confint_precision.json):
 
-- Paule-Mandel tau^2 is the exact root of Q(tau^2) = k - 1 (Newton's method to ~1e-13).
-  metafor's ``uniroot`` stops at its tolerance eps^0.25 (about 1.2e-4): its default PM tau^2 is
-  off the root by 2.5e-5 for dat.bcg (0.3180937 vs 0.3180685) and by up to 1e-5 on the other
-  fixture sets; with ``control=list(tol=1e-12)`` metafor gives our value.
-- REML in the interior follows metafor's iteration and threshold exactly (so it equals
-  metafor's default output; the exact root differs by less than the 1e-5 threshold, 7e-8 for
-  dat.bcg). At the boundary REML returns exactly 0 when the restricted likelihood decreases
-  from tau^2 = 0, where metafor stops a step-halving sequence at some value below 1e-5.
-- The Q-profile CI for tau^2 (:func:`tau2_ci`) is solved to 1e-12; metafor's bounds carry its
-  uniroot tolerance (dat.molloy2014: lower bound 0.0017010 vs the root 0.0016952) and are capped
-  at max(100, 10 tau^2).
+- Paule-Mandel tau^2 is the exact root of Q(tau^2) = k - p (Newton's method to ~1e-13, Brent
+  to 1e-12 with moderators). metafor's ``uniroot`` stops at its tolerance eps^0.25 (1.2e-4): its
+  default tau^2 is off the root by 2.5e-5 for dat.bcg (0.3180937 vs 0.3180685), 9.4e-6 for
+  dat.egger2001 and 3.2e-7 for dat.molloy2014; with ``control=list(tol=1e-12)`` metafor gives
+  our value.
+- REML in the interior follows metafor's Fisher scoring and its 1e-5 threshold, so it equals
+  metafor's default output (to 1e-9); that output is itself off the exact root by up to 9.4e-7
+  on these sets. At the boundary REML returns exactly 0 when the restricted likelihood
+  decreases from tau^2 = 0, where metafor's iteration can stop at a small positive value (4.7e-6
+  on the ``reml_boundary`` set; the estimate moves by 3.5e-8). Where Fisher scoring does not
+  converge in 100 steps metafor stops with an error; here the score equation is solved by Brent.
+- The Q-profile CI for tau^2 (:func:`tau2_ci`) is solved to 1e-12. metafor's bounds carry its
+  uniroot tolerance (dat.molloy2014 lower bound 0.0017010 vs the root 0.0016952, which moves
+  the I^2 bound by 0.065 points; dat.bcg 0.119695 vs 0.119718) and are capped at
+  max(100, 10 tau^2): for yi = 0, 20, 50 with vi = 1 metafor's upper bound is that cap, 6323.3,
+  against the root 25014.3. ``tol=METAFOR_TOL`` reproduces metafor's printed 4 decimals on
+  ordinary data.
+- Refused where metafor returns NA, Inf or a warning: non-finite input or output, a zero
+  standard error under Knapp-Hartung (metafor sets s2w = 0 and prints an infinite z),
+  leave-one-out of a random-effects model with k = 2, and influence diagnostics with
+  k < p + 2 (metafor fits the one-study or saturated models that these leave).
 """
 
 from mscfm.meta._core import (
