@@ -196,8 +196,8 @@ def test_a_package_code_change_re_runs_every_chapter(
     try:
         _mark_executed(root)
         assert _reruns(root) == {}
-        meta = root / "src" / "mscfm" / "meta.py"
-        meta.write_text(meta.read_text(encoding="utf-8") + "\n# a changed line\n", "utf-8")
+        module = root / "src" / "mscfm" / "effects.py"
+        module.write_text(module.read_text(encoding="utf-8") + "\n# a changed line\n", "utf-8")
         _forget_package_files()
         reruns = _reruns(root)
     finally:
