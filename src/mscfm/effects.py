@@ -68,6 +68,15 @@ def as_numbers(values: ArrayLike, column: str, source: str | None = None, first_
                ) -> np.ndarray:
     """A 1-D float array; missing, non-numeric or non-finite cells are an error naming the
     cell (``first_row`` is the number of the first value's row in the caller's file)."""
+    numeric = np.asarray(values) if not isinstance(values, (str, bytes)) else None
+    if numeric is not None and numeric.dtype.kind in "iuf" and numeric.ndim <= 1:
+        out = np.atleast_1d(numeric.astype(float))  # numbers already: check them in one pass
+        bad = ~np.isfinite(out)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(f"{_where(i, column, source, first_row)}: expected a finite "
+                             f"number, got {out[i]!r}")
+        return out
     arr = np.atleast_1d(np.asarray(values, dtype=object))
     if arr.ndim != 1:
         raise InputError(f"column '{column}' must be one-dimensional")

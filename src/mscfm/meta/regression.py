@@ -139,6 +139,19 @@ def design_matrix(mods: Mapping[str, Sequence[Any]], k: int, *, add_intercept: b
     if not mods:
         raise InputError("give at least one moderator")
     for name, values in mods.items():
+        as_array = np.asarray(values) if not isinstance(values, str) else None
+        if as_array is not None and as_array.dtype.kind in "iuf" and as_array.ndim == 1:
+            if as_array.size != k:
+                raise InputError(f"moderator '{name}' has {as_array.size} values for {k} "
+                                 f"studies")
+            col = as_array.astype(float)
+            bad = ~np.isfinite(col)
+            if bad.any():
+                raise InputError(f"moderator '{name}', study {int(np.flatnonzero(bad)[0]) + 1}: "
+                                 f"expected a finite number")
+            columns.append(col)
+            names.append(str(name))
+            continue
         vals = list(values)
         if len(vals) != k:
             raise InputError(f"moderator '{name}' has {len(vals)} values for {k} studies")
