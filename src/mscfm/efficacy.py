@@ -44,6 +44,7 @@ from scipy import stats
 from mscfm import effects, meta
 from mscfm.errors import InputError
 from mscfm.labels import study_label
+from mscfm.language import count, plural
 
 MEASURES = ("MD", "SMD")
 PAIN = "pain"  # outcome name that selects one pain outcome per study by the hierarchy
@@ -466,18 +467,18 @@ def funnel_applicable(k: int) -> tuple[bool, str]:
     """Whether a funnel plot (and Egger's test) is shown, and if not, why."""
     if k >= MIN_K_FUNNEL:
         return True, ""
-    return False, (f"No funnel plot and no test for small-study effects: with k = {k} "
-                   f"comparisons (fewer than {MIN_K_FUNNEL}) the plot's asymmetry cannot be "
-                   f"told from chance (Sterne et al. 2011).")
+    return False, (f"No funnel plot and no test for small-study effects: with "
+                   f"{count(k, 'comparison')} (fewer than {MIN_K_FUNNEL}) the plot's asymmetry "
+                   f"cannot be told from chance (Sterne et al. 2011).")
 
 
 def estimators_applicable(k: int) -> tuple[bool, str]:
     """Whether the table comparing tau^2 estimators is shown, and if not, why."""
     if k >= MIN_K_ESTIMATORS:
         return True, ""
-    return False, (f"No comparison of estimators: with k = {k} comparisons the "
-                   f"between-trial variance rests on {max(k - 1, 0)} degree(s) of freedom, so "
-                   f"every estimator is a guess of the same kind (at least "
+    return False, (f"No comparison of estimators: with {count(k, 'comparison')} the "
+                   f"between-trial variance rests on {count(max(k - 1, 0), 'degree')} of "
+                   f"freedom, so every estimator is a guess of the same kind (at least "
                    f"{MIN_K_ESTIMATORS} are needed here).")
 
 
@@ -514,9 +515,9 @@ def comparator_subgroups(analysis: EfficacyAnalysis) -> ComparatorSubgroups:
         only = present[0] if present else "none"
         missing = [kind for kind in COMPARATOR_GROUPS if kind not in present]
         return ComparatorSubgroups(frame, None, (
-            f"All {r.k} comparisons are {only}-controlled; no {' or '.join(missing)}-"
-            f"controlled trial qualifies, so there is no test for a difference between "
-            f"comparators."))
+            f"All {count(r.k, 'comparison')} {plural(r.k, 'is')} {only}-controlled; no "
+            f"{' or '.join(missing)}-controlled trial qualifies, so there is no test for a "
+            f"difference between comparators."))
     try:
         test = meta.subgroups(r.yi, r.vi, list(table["comparator"]), method=r.method,
                               test=r.test, level=r.level, measure=r.measure)
@@ -560,9 +561,10 @@ def moderator_analysis(analysis: EfficacyAnalysis, moderator: str
     usable = values.notna().to_numpy()
     k = int(usable.sum())
     if k < MIN_K_PER_MODERATOR:
-        return None, (f"No meta-regression on {label}: {k} of {r.k} comparisons have a usable "
-                      f"value, and at least {MIN_K_PER_MODERATOR} are needed for one "
-                      f"moderator (Cochrane Handbook 5.1, 9.6.5.1).")
+        return None, (f"No meta-regression on {label}: {k} of {count(r.k, 'comparison')} "
+                      f"{plural(k, 'has', 'have')} a usable value, and at least "
+                      f"{MIN_K_PER_MODERATOR} are needed for one moderator (Cochrane Handbook "
+                      f"5.1, 9.6.5.1).")
     try:
         reg = meta.rma_mods(np.asarray(r.yi)[usable], np.asarray(r.vi)[usable],
                             {moderator: list(values[usable])}, method=r.method, test=r.test,
@@ -589,8 +591,10 @@ def moderators_text(analysis: EfficacyAnalysis,
     for name in skipped:
         column = analysis.studies[name]
         usable = column.map(dose_million_cells).notna() if name == "dose" else column.notna()
-        counts.append(f"{MODERATOR_LABELS[name]} ({int(usable.sum())} of {analysis.result.k} "
-                      f"comparisons have a usable value)")
+        n = int(usable.sum())
+        counts.append(f"{MODERATOR_LABELS[name]} ({n} of "
+                      f"{count(analysis.result.k, 'comparison')} {plural(n, 'has', 'have')} a "
+                      f"usable value)")
     return " ".join(done + [f"No meta-regression on {' or on '.join(counts)}: at least "
                             f"{MIN_K_PER_MODERATOR} are needed for each moderator (Cochrane "
                             f"Handbook 5.1, 9.6.5.1)."])

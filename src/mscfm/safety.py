@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from mscfm import meta
+from mscfm.language import count
 
 RATIO_MEASURES = ("RR", "OR")
 RARE_EVENT_RISK = 0.01  # Cochrane Handbook 5.1, 16.9.5: Peto's method is least biased below 1%
@@ -175,8 +176,8 @@ def pooled_sentence(pooled_events: PooledEvents) -> str:
     k, with_events = pooled_events.k, pooled_events.k_with_events
     rests = ("it rests on that trial alone" if with_events == 1
              else f"it rests on those {with_events} trials")
-    return (f"The {k} trials with counts were pooled with {pooled_events.reason}. The odds "
-            f"ratio of at least one serious adverse event with MSCs against control is "
+    return (f"The {count(k, 'trial')} with counts were pooled with {pooled_events.reason}. "
+            f"The odds ratio of at least one serious adverse event with MSCs against control is "
             f"{ratio['estimate']:.2f} (95% CI {ratio['ci_lb']:.2f} to {ratio['ci_ub']:.2f}); "
             f"only {with_events} of the {k} trials had any such event, so {rests}. The risk "
             f"difference, to which every trial contributes, is {100 * rd.estimate:.1f} "
