@@ -397,12 +397,12 @@ def select_for_measure(outcomes: pd.DataFrame, studies: pd.DataFrame, outcome: s
         return combined, (f"All comparisons are {value_type} values, so no change and final "
                           f"values had to be combined." if combined.k else "")
     if choose_measure(combined.pairs, "MD")[0] == "MD":
-        used = ", ".join(f"{row.study_id} ({row.value_type})"
+        used = ", ".join(f"{row.label} ({row.value_type})"
                          for row in combined.pairs.itertuples())
         return combined, (f"Change and final values are combined in the mean difference, as "
                           f"the Cochrane Handbook (5.1, chapter 9) allows for an MD: {used}.")
     alone = select(outcomes, studies, outcome, timepoint_months, value_type, condition, False)
-    unknown = combined.pairs.loc[combined.pairs["scale"].map(parse_range).isna(), "study_id"]
+    unknown = combined.pairs.loc[combined.pairs["scale"].map(parse_range).isna(), "label"]
     return alone, (f"Change and final values are not combined here: the scale range of "
                    f"{', '.join(unknown)} is not known, so with it the measure would have to "
                    f"be the SMD, which must not mix change and final values (Cochrane "
@@ -418,11 +418,11 @@ def result_sentence(a: EfficacyAnalysis) -> str:
     r = a.result
     test = "Knapp-Hartung t" if r.test == "knha" else "z"
     name = MEASURE_NAMES[a.measure]
-    return (f"Pooling {r.k} studies ({', '.join(r.labels)}) with the {r.method} estimator and "
-            f"the {test} test gives a {name} of {r.estimate:.2f} {a.unit} for MSC minus "
-            f"control (95% CI {r.ci_lb:.2f} to {r.ci_ub:.2f}; p = {r.pval:.3f}), with a 95% "
-            f"prediction interval of {r.pi_lb:.2f} to {r.pi_ub:.2f}; tau^2 = {r.tau2:.2f}, "
-            f"I^2 = {r.I2:.0f}%.")
+    return (f"Pooling {count(r.k, 'study')} ({'; '.join(r.labels)}) with the {r.method} "
+            f"estimator and the {test} test gives a {name} of {r.estimate:.2f} {a.unit} for "
+            f"MSC minus control (95% CI {r.ci_lb:.2f} to {r.ci_ub:.2f}; p = {r.pval:.3f}), "
+            f"with a 95% prediction interval of {r.pi_lb:.2f} to {r.pi_ub:.2f}; "
+            f"tau^2 = {r.tau2:.2f}, I^2 = {r.I2:.0f}%.")
 
 
 def no_pool_sentence(selection: Selection, reason: str) -> str:
@@ -501,7 +501,7 @@ def comparator_subgroups(analysis: EfficacyAnalysis) -> ComparatorSubgroups:
         sel = (table["comparator"] == kind).to_numpy()
         k = int(sel.sum())
         row: dict = {"comparator": kind, "k": k,
-                     "studies": ", ".join(table.loc[sel, "study_id"]) or "none"}
+                     "studies": ", ".join(table.loc[sel, "label"]) or "none"}
         if k:
             fit = meta.rma(np.asarray(r.yi)[sel], np.asarray(r.vi)[sel],
                            method=r.method if k > 1 else "EE", test=r.test if k > 1 else "z",
