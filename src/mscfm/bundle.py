@@ -11,76 +11,26 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mscfm.data import validate
+from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor
 from mscfm.errors import DataError
+from mscfm.paths import DATA_DIR, DATA_LICENCE_FILE, DESCRIPTOR, REFERENCES_FILE
 
 BUNDLE_NAME = "mscfm-data.zip"
 TOP_FOLDER = "mscfm-data"
-DATA_DIR = "data"
-DESCRIPTOR = "datapackage.json"
-REFERENCES_FILE = "references.bib"
-DATA_LICENCE_FILE = "LICENSE-DATA.md"
 CODE_LICENCE = "MIT"
 DATA_LICENCE = "CC-BY-4.0"
 DATA_LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/legalcode"
 # Zip cannot store dates before 1980; used when the package records no creation date.
 FALLBACK_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
-# A snapshot is named by its date in the file name, e.g. raw/ctgov_msc_2022-10.json.gz.
-SNAPSHOT_DATE = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A dated source a table was derived from (e.g. a registry download)."""
-
-    resource: str
-    title: str
-    path: str
-    date: str
-
-
-@dataclass(frozen=True)
-class PackageDates:
-    """When the data were curated and which dated snapshots they rest on."""
-
-    curated: str | None
-    snapshots: tuple[Snapshot, ...]
-
-
-def read_descriptor(root: Path) -> dict[str, Any]:
-    """``data/datapackage.json`` of the project at ``root``."""
-    path = root / DATA_DIR / DESCRIPTOR
-    try:
-        descriptor = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read the data package descriptor ({exc})") from exc
-    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        raise DataError(f"{path}: expected a JSON object with a 'resources' list")
-    return descriptor
-
-
-def package_dates(descriptor: dict[str, Any]) -> PackageDates:
-    """The curation date (``created``) and the dated raw snapshots named in resource sources."""
-    created = descriptor.get("created")
-    curated = created[:10] if isinstance(created, str) and created else None
-    snapshots = []
-    for resource in descriptor["resources"]:
-        for source in resource.get("sources", []) or []:
-            path = source.get("path", "") if isinstance(source, dict) else ""
-            match = SNAPSHOT_DATE.search(Path(path).name)
-            if match:
-                snapshots.append(Snapshot(resource.get("name", "?"), source.get("title", path),
-                                          path, match.group(1)))
-    return PackageDates(curated, tuple(snapshots))
 
 
 # --------------------------------------------------------------------------- the README
@@ -219,12 +169,10 @@ def build_bundle(root: Path) -> bytes:
 
 def validate_bundle(payload: bytes) -> list:
     """Extract a bundle into a temporary folder and validate it like the project's data."""
-    from mscfm import data  # the validator is heavy (pandas); import it only when needed
-
     with tempfile.TemporaryDirectory(prefix="mscfm-bundle-") as tmp:
         with zipfile.ZipFile(io.BytesIO(payload)) as archive:
             archive.extractall(tmp)
-        return data.validate(Path(tmp) / TOP_FOLDER)
+        return validate(Path(tmp) / TOP_FOLDER)
 
 
 def write_bundle(root: Path, out: Path) -> Path:

@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mscfm.bundle import PackageDates, package_dates, read_descriptor
+from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor
 from mscfm.errors import MscfmError
 
 COLOPHON_PAGE = "book/colophon.md"

@@ -8,13 +8,13 @@ unknown value raises ``ValueError`` naming the valid ones.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from mscfm.data.descriptor import package_dates, read_descriptor
 from mscfm.labels import source_label
 from mscfm.registry import CONDITION_GROUP_RULES, OTHER_GROUP
 
@@ -178,7 +178,6 @@ COUNT_COLUMNS: tuple[str, ...] = ("condition_group", "cell_source", "donor", "ph
                                   "start_year", "countries", "has_results", "fm_mention")
 NO_COUNTRY = "no site country"
 NO_BOUND = 0  # a year bound of 0 means "no bound"
-_RAW_SNAPSHOT_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
 def filter_registry(registry: pd.DataFrame, condition_groups: Sequence[str] = (),
@@ -292,24 +291,16 @@ def chronic_pain_subset(registry: pd.DataFrame) -> pd.DataFrame:
 
 def snapshot_month(descriptor: dict) -> str:
     """'YYYY-MM' of the raw registry snapshot named in the data package descriptor."""
-    for resource in descriptor.get("resources", []):
-        if resource.get("name") != "registry":
-            continue
-        for source in resource.get("sources", []):
-            match = _RAW_SNAPSHOT_DATE.search(str(source.get("path", "")))
-            if match:
-                return f"{match.group(1)}-{match.group(2)}"
+    for snapshot in package_dates(descriptor).snapshots:
+        if snapshot.resource == "registry":
+            return snapshot.date[:7]
     raise ValueError("data/datapackage.json: the registry resource names no raw snapshot file "
                      "with a date (expected a source path like raw/ctgov_msc_2022-10.json.gz)")
 
 
 def read_snapshot_month(root: Path | None = None) -> str:
     """The registry snapshot month, read from data/datapackage.json (metadata, not a table)."""
-    from mscfm.paths import project_root
-
-    base = project_root() if root is None else Path(root)
-    descriptor = json.loads((base / "data" / "datapackage.json").read_text(encoding="utf-8"))
-    return snapshot_month(descriptor)
+    return snapshot_month(read_descriptor(root))
 
 
 DEFAULT_REGISTRY_TABLE = "data/registry.csv"
