@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Run the snapshot's searches against the ClinicalTrials.gov API v2, write "
             "data/raw/ctgov_v2_<date>.json.gz, data/registry_<date>.csv and a report of what "
             "changed (data/raw/ctgov_v2_<date>_diff.md). An interrupted run resumes where it "
-            f"stopped. Set {refresh.FIXTURES_ENV}=DIR to replay recorded responses instead."
+            "stopped."
         ),
     )
     parser.add_argument(
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     out_dir = args.out or paths.data_dir()
-    client = refresh.client_from_environment(page_size=args.page_size)
+    client = refresh.CtgovClient(page_size=args.page_size)
     try:
         result = refresh.refresh(
             out_dir,
