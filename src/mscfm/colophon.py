@@ -23,10 +23,8 @@ from typing import Any
 
 from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor
 from mscfm.errors import MscfmError
+from mscfm.paths import COLOPHON_PAGE, EXECUTED_DIR, NOTEBOOK_DIR
 
-COLOPHON_PAGE = "book/colophon.md"
-NOTEBOOK_DIR = "notebooks"
-EXECUTED_DIR = "book/_executed"
 NOT_GIT = "not a git checkout"
 KEY_PACKAGES = ("mscfm", "jupyter-book", "sphinx", "myst-nb", "papermill", "pandas", "numpy",
                 "scipy", "statsmodels", "matplotlib")

@@ -65,8 +65,7 @@ def _interrupted_note(command: str) -> str:
     """An interrupted build published nothing; say so, and where its logs are."""
     if command != "build":
         return ""
-    from mscfm.paths import project_root
-    from mscfm.pipeline.book import LOG_DIR
+    from mscfm.paths import LOG_DIR, project_root
 
     return (f"; the published book was left as it was; logs and notebooks of failed chapters "
             f"are in {project_root() / LOG_DIR}")

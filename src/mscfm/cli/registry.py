@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mscfm import paths
 
-RAW_SNAPSHOT = Path("raw") / "ctgov_msc_2022-10.json.gz"
+RAW_SNAPSHOT = Path(paths.RAW_DIR) / "ctgov_msc_2022-10.json.gz"
 REGISTRY_CSV = Path("registry.csv")
 
 

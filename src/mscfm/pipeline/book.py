@@ -16,11 +16,8 @@ import sys
 from pathlib import Path
 
 from mscfm.errors import BuildError
+from mscfm.paths import COLOPHON_PAGE, HTML_DIR, LOG_DIR, PDF_PATH, PUBLISHED_STAMP, WORK_DIR
 
-WORK_DIR = "_build/.work"
-HTML_DIR = "_build/html"
-PDF_PATH = "_build/latex/book.pdf"
-LOG_DIR = "_build/reports"
 TEX_PACKAGES = (
     "texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended tex-gyre latexmk"
 )
@@ -91,7 +88,6 @@ def build_pdf(root: Path) -> Path:
     return pdf
 
 
-PUBLISHED_STAMP = ".mscfm/published.json"
 # What the book is made of, besides the package: a change to any of these rebuilds it.
 BOOK_SOURCES = (
     "_config.yml",
@@ -105,7 +101,7 @@ BOOK_SOURCES = (
     "data/schema/*.json",
     "notebooks/*.ipynb",
 )
-GENERATED_PAGES = ("book/colophon.md",)  # rewritten by every build; not an input
+GENERATED_PAGES = (COLOPHON_PAGE,)  # rewritten by every build; not an input
 
 
 def source_fingerprint(root: Path, with_pdf: bool) -> str:

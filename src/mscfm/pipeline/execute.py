@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError
+from mscfm.paths import LOG_DIR
 from mscfm.pipeline.notebooks import Chapter
 
-FAILED_DIR = "_build/reports"
 PARAMS_MARKER = "mscfm-parameters-used"
 
 
@@ -181,7 +181,7 @@ def execute_job(job: Job) -> Outcome:
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
-        kept = root / FAILED_DIR / f"{chapter.name}.ipynb"
+        kept = root / LOG_DIR / f"{chapter.name}.ipynb"
         kept.parent.mkdir(parents=True, exist_ok=True)
         if tmp.exists():
             shutil.move(tmp, kept)
@@ -211,7 +211,7 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
             except BaseException as exc:  # a worker died (killed, out of memory)
                 job = futures[future]
                 partial = job.chapter.executed_path(job.root).with_suffix(".running.ipynb")
-                kept = job.root / FAILED_DIR / f"{job.chapter.name}.ipynb"
+                kept = job.root / LOG_DIR / f"{job.chapter.name}.ipynb"
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 if partial.exists():
                     shutil.move(partial, kept)

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError, ParameterError
+from mscfm.paths import EXECUTED_DIR, NOTEBOOK_DIR
 
-NOTEBOOK_DIR = "notebooks"
-EXECUTED_DIR = "book/_executed"
 DEFAULT_TIMEOUT_S = 300
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # an input named by a parameter: "{registry_table}"
 SUPPORTED_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")

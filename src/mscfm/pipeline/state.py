@@ -19,9 +19,9 @@ from doit.task import Task
 from doit.tools import config_changed
 
 import mscfm
+from mscfm.paths import STATE_FILE
 from mscfm.pipeline.notebooks import Chapter
 
-STATE_FILE = ".mscfm/doit-state.json"
 LOCK_FILES = ("requirements.txt", "constraints.txt")
 _CONFIG_KEY = "_config_changed"  # where doit's config_changed keeps its hash
 

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError, ParameterError
+from mscfm.paths import SWEEP_DIR
 from mscfm.pipeline.execute import Job, Outcome, execute_job, raise_on_failures, run_jobs
 from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides, split_assignment
 
-SWEEP_DIR = "_build/sweeps"
 MAX_PANELS = 12  # one panel per key result; beyond this the figure stops being readable
 # numpy 2 reprs scalars as ``np.float64(1.5)``; the glued text/plain is that repr.
 _NUMPY_SCALAR = re.compile(r"^(?:np|numpy)\.\w+\((.*)\)$")

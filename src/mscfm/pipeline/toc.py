@@ -6,12 +6,14 @@ from pathlib import Path
 
 import yaml
 
-EXECUTED_PREFIX = "book/_executed/"
+from mscfm.paths import EXECUTED_DIR, TOC_FILE
+
+EXECUTED_PREFIX = f"{EXECUTED_DIR}/"
 
 
 def toc_files(root: Path) -> list[str]:
     """Every file of the book in reading order, as written in _toc.yml (no suffix)."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    toc = yaml.safe_load((root / TOC_FILE).read_text(encoding="utf-8"))
     files = [toc["root"]]
 
     def walk(entries: list[dict]) -> None:
