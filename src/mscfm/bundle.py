@@ -1,8 +1,9 @@
 """The data bundle: one deterministic zip of the curated tables, their schemas and a README.
 
-The zip holds, under one top-level folder, the layout `mscfm.data.validate` expects
-(``data/*.csv``, ``data/datapackage.json``, ``data/schema/*.json``, ``references.bib``), plus a
-generated ``README.md`` (what each table is, sources, licences, dates) and the data licence.
+The zip holds, under one top-level folder, the layout `mscfm.data.validate` expects: the
+descriptor ``data/datapackage.json``, the tables and schemas it declares (nothing else of data/),
+``references.bib``, a generated ``README.md`` (what each table is, sources, licences, dates) and
+the data licence. No member may lead out of the project through a symlink.
 Same inputs give the same bytes: entries are sorted, timestamps and permissions are fixed.
 A bundle is written only after its extracted copy validates, so an invalid one is never published.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.data import validate
-from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor
+from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor, resources
 from mscfm.errors import DataError
 from mscfm.paths import DATA_DIR, DATA_LICENCE_FILE, DESCRIPTOR, REFERENCES_FILE
 
@@ -124,19 +125,32 @@ def render_readme(root: Path, descriptor: dict[str, Any]) -> str:
 
 
 def bundle_members(root: Path) -> dict[str, Path]:
-    """Archive name (inside the top folder) -> file on disk, for every file that is bundled."""
-    data = root / DATA_DIR
-    members = {f"{DATA_DIR}/{DESCRIPTOR}": data / DESCRIPTOR}
-    for path in [*data.glob("*.csv"), *(data / "schema").glob("*.json")]:
-        members[path.relative_to(root).as_posix()] = path
-    for name in (REFERENCES_FILE, DATA_LICENCE_FILE):
-        if (root / name).is_file():
-            members[name] = root / name
+    """Archive name (inside the top folder) -> file on disk, for every file that is bundled:
+    the descriptor, each declared resource and its schema, the register and the data licence.
+    Nothing else in data/ is packed (drafts, refreshed tables not declared yet)."""
+    members = {f"{DATA_DIR}/{DESCRIPTOR}": root / DATA_DIR / DESCRIPTOR,
+               REFERENCES_FILE: root / REFERENCES_FILE}
+    for resource in resources(root).values():
+        members[resource.label] = resource.path
+        members[resource.schema_label] = resource.schema_path
+    if (root / DATA_LICENCE_FILE).is_file():
+        members[DATA_LICENCE_FILE] = root / DATA_LICENCE_FILE
     missing = [name for name in (f"{DATA_DIR}/{DESCRIPTOR}", REFERENCES_FILE)
-               if not members.get(name, Path()).is_file()]
+               if not members[name].is_file()]
     if missing:
         raise DataError(f"cannot bundle the data of {root}: missing {', '.join(missing)}")
+    _refuse_links_out(root, members)
     return members
+
+
+def _refuse_links_out(root: Path, members: dict[str, Path]) -> None:
+    """A member reached through a symlink must still be a file of the project."""
+    inside = root.resolve()
+    for name, path in members.items():
+        target = path.resolve()
+        if not target.is_relative_to(inside):
+            raise DataError(f"{name} leads outside the project (a symlink to {target}); "
+                            "not bundled")
 
 
 def _timestamp(dates: PackageDates) -> tuple[int, int, int, int, int, int]:
@@ -162,7 +176,8 @@ def _zip_bytes(entries: dict[str, bytes], timestamp: tuple[int, ...]) -> bytes:
 def build_bundle(root: Path) -> bytes:
     """The bundle of the project at ``root``, as bytes (not yet validated)."""
     descriptor = read_descriptor(root)
-    entries = {name: path.read_bytes() for name, path in bundle_members(root).items()}
+    entries = {name: path.read_bytes() for name, path in bundle_members(root).items()
+               if path.is_file()}  # a missing table: the extracted copy fails validation
     entries["README.md"] = render_readme(root, descriptor).encode("utf-8")
     return _zip_bytes(entries, _timestamp(package_dates(descriptor)))
 
@@ -176,15 +191,23 @@ def validate_bundle(payload: bytes) -> list:
 
 
 def write_bundle(root: Path, out: Path) -> Path:
-    """Write the validated bundle of ``root`` to ``out`` atomically; raise DataError if invalid."""
+    """Write the validated bundle of ``root`` to ``out`` atomically; raise DataError if invalid,
+    if ``out`` is a folder, or if the file cannot be written (nothing half-written is left)."""
+    if out.is_dir():
+        raise DataError(f"{out} is a folder; give the path of the zip to write, "
+                        f"e.g. {out / BUNDLE_NAME}")
     payload = build_bundle(root)
     problems = validate_bundle(payload)
     if problems:
         listing = "\n".join(f"  {p}" for p in problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         raise DataError(f"the bundled data do not validate; {out} not written:\n{listing}{more}")
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".incoming")
-    tmp.write_bytes(payload)
-    os.replace(tmp, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(payload)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write {out}: {exc.strerror or exc}") from exc
     return out

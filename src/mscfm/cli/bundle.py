@@ -16,8 +16,8 @@ DEFAULT_OUT = f"{HTML_DIR}/{BUNDLE_NAME}"
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bundle", help="write a zip of the curated data, schemas, references and a README",
-        description="Write a deterministic zip of data/*.csv, data/datapackage.json, "
-                    "data/schema/*.json, references.bib and a generated README.md, after "
+        description="Write a deterministic zip of data/datapackage.json, the tables and "
+                    "schemas it declares, references.bib and a generated README.md, after "
                     "checking that the extracted copy validates.",
     )
     parser.add_argument("--out", type=Path, default=None, metavar="PATH",

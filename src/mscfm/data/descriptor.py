@@ -7,6 +7,7 @@ metadata: the curation date (``created``) and the dated raw snapshots a table wa
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -101,13 +102,24 @@ def read_resources(root: Path | None, problems: list[Problem]) -> dict[str, Reso
             problems.append(Problem(DESCRIPTOR_LABEL, None, where,
                                     f"resource name {name!r} is taken"))
             continue
-        if PurePosixPath(path).is_absolute() or ".." in PurePosixPath(path).parts:
+        outside = [(key, value) for key, value in (("path", path), ("schema", schema_path))
+                   if not _stays_inside(value)]
+        for key, value in outside:
             problems.append(Problem(DESCRIPTOR_LABEL, None, where,
-                                    f"path {path!r} must stay inside data/"))
+                                    f"{key} {value!r} must stay inside data/"))
+        if outside:
             continue
+        path, schema_path = posixpath.normpath(path), posixpath.normpath(schema_path)
         resources[name] = Resource(name, data_dir / path, data_dir / schema_path,
                                    f"{LABEL_PREFIX}{path}", f"{LABEL_PREFIX}{schema_path}")
     return resources
+
+
+def _stays_inside(path: str) -> bool:
+    """A relative path without "..": it cannot name a file outside the data folder (symlinks
+    aside; the bundle checks those)."""
+    pure = PurePosixPath(path)
+    return not pure.is_absolute() and ".." not in pure.parts
 
 
 def _raise(problems: list[Problem]) -> None:
