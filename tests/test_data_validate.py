@@ -463,3 +463,20 @@ def test_validation_is_fast() -> None:
     start = time.process_time()
     run_validation(PROJECT_ROOT)  # uncached on purpose
     assert time.process_time() - start < 2.0
+
+
+def test_utf8_check_reads_in_chunks_and_keeps_exact_offsets(pkg: Path) -> None:
+    """A character split across the reader's 1 MiB chunks is fine; a bad byte after it is
+    reported with its offset and line counted over the whole file."""
+    path = csv_path(pkg, "studies")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    filler = f'{"x" * 80}\n' * ((1 << 20) // 81)
+    note = "é" * 40  # the boundary falls inside one of these two-byte characters
+    head = "".join(lines[:2]).encode("utf-8")
+    pad = (1 << 20) - len(head) - len(filler.encode()) - 1
+    body = head + filler.encode() + b"%" * pad + note.encode() + b"\xff\n"
+    path.write_bytes(body)
+    problems = [p for p in validate(pkg) if "UTF-8" in p.message]
+    offset = body.index(b"\xff")
+    line = body.count(b"\n", 0, offset) + 1
+    assert len(problems) == 1 and f"byte offset {offset} (line {line})" in problems[0].message

@@ -1,31 +1,121 @@
-"""The checks on a parsed table: cell types and constraints, unique values, `x-rules`, foreign keys
-(to other tables and to references.bib) and claim_evidence's row references."""
+"""The checks: per row as a table is streamed (cell types and constraints, unique values,
+`x-rules`), then across tables (foreign keys to other tables and to references.bib, and
+claim_evidence's row references) on the little that each table's summary keeps."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from mscfm.data.csvfile import Table
+from mscfm.data.csvfile import Record
 from mscfm.data.descriptor import REFERENCES_RESOURCE, Resource
 from mscfm.data.problems import Problem
-from mscfm.data.schemas import BOUND_CONSTRAINTS, Field
+from mscfm.data.schemas import BOUND_CONSTRAINTS, Field, ForeignKey, Schema
 from mscfm.data.values import INVALID, NUMERIC_TYPES, PARSERS
 
 # claim_evidence.row_id names a row of the table given in claim_evidence.table.
 ROW_REFERENCE_RESOURCE = "claim_evidence"
+Key = tuple[str, ...]
 
 
-def check_cells(table: Table, problems: list[Problem]) -> None:
-    """Types and per-cell constraints; fills the typed values of each row."""
-    label = table.resource.label
-    fields = [f for f in table.schema.fields if f.name in table.header]
-    for number, raw, typed in table.rows:
-        for fld in fields:
-            text = raw[fld.name]
-            message = _cell_problem(fld, text, typed)
+@dataclass
+class TableSummary:
+    """What validation keeps of a table once read: no rows, only what the checks across tables
+    need (its keys, and the values of its own foreign keys and row references)."""
+
+    resource: Resource
+    schema: Schema
+    header: list[str]
+    n_rows: int = 0
+    fully_read: bool = True  # False: some row could not be read at all
+    keys: dict[Key, set[Key]] = field(default_factory=dict)  # fields -> values, all rows
+    foreign_values: dict[ForeignKey, list[tuple[int, Key]]] = field(default_factory=dict)
+    row_references: list[tuple[int, str, str]] = field(default_factory=list)  # row, table, id
+
+
+class RowChecker:
+    """Checks each record of one table as it is read and fills the table's summary."""
+
+    def __init__(self, resource: Resource, schema: Schema, header: list[str],
+                 key_fields: set[Key], problems: list[Problem]) -> None:
+        present = set(header)
+        self.label = resource.label
+        self.problems = problems
+        self.fields = [f for f in schema.fields if f.name in present]
+        self.numeric = [f.name for f in self.fields if f.type in NUMERIC_TYPES]
+        unique = [schema.primary_key] + [
+            (f.name,) for f in schema.fields
+            if f.constraints.get("unique") and (f.name,) != schema.primary_key]
+        self.seen: dict[Key, dict[Key, int]] = {
+            names: {} for names in unique if set(names) <= present}
+        self.empty_key_allowed = not any(
+            f.constraints.get("required") for f in schema.fields if f.name in schema.primary_key)
+        self.primary_key = schema.primary_key
+        self.rules = [rule for rule in schema.rules if set(_rule_fields(rule)) <= present]
+        self.summary = TableSummary(resource, schema, header)
+        self.summary.keys = {names: set() for names in key_fields | {schema.primary_key}
+                             if set(names) <= present}
+        self.summary.foreign_values = {fk: [] for fk in schema.foreign_keys
+                                       if set(fk.fields) <= present}
+        self.row_references = (resource.name == ROW_REFERENCE_RESOURCE
+                               and {"table", "row_id"} <= present)
+
+    def check(self, record: Record) -> dict[str, Any] | None:
+        """The typed values of a complete record (None for a malformed one)."""
+        if not record.complete:
+            if record.cells is None:
+                self.summary.fully_read = False
+            else:
+                self._collect_keys(record.cells)
+            return None
+        number, raw = record.number, record.cells
+        assert raw is not None
+        self.summary.n_rows += 1
+        typed: dict[str, Any] = {}
+        for fld in self.fields:
+            message = _cell_problem(fld, raw[fld.name], typed)
             if message:
-                problems.append(Problem(label, number, fld.name, message))
+                self.problems.append(Problem(self.label, number, fld.name, message))
+        self._check_unique(number, raw)
+        for rule in self.rules:
+            for column, message in _rule_problems(rule, raw, typed, self.numeric):
+                self.problems.append(Problem(self.label, number, column, message))
+        self._collect_keys(raw)
+        for fk, values in self.summary.foreign_values.items():
+            value = tuple(raw[n] for n in fk.fields)
+            if "" not in value:
+                values.append((number, value))
+        if self.row_references and raw["table"] and raw["row_id"]:
+            self.summary.row_references.append((number, raw["table"], raw["row_id"]))
+        return typed
+
+    def _check_unique(self, number: int, raw: dict[str, str]) -> None:
+        for names, first_row in self.seen.items():
+            value = tuple(raw[n] for n in names)
+            is_key = names == self.primary_key
+            if "" in value:
+                if is_key and self.empty_key_allowed:
+                    self.problems.append(Problem(self.label, number, names[0],
+                                                 "primary key value is empty"))
+                continue
+            if value in first_row:
+                kind = "primary key" if is_key else "value in a unique column"
+                self.problems.append(Problem(self.label, number, names[0],
+                                             f"duplicate {kind} {', '.join(value)!r}, first at "
+                                             f"row {first_row[value]}"))
+            else:
+                first_row[value] = number
+
+    def _collect_keys(self, cells: dict[str, str]) -> None:
+        for names, values in self.summary.keys.items():
+            values.add(tuple(cells.get(n, "") for n in names))
+
+
+def _rule_fields(rule: dict[str, Any]) -> list[str]:
+    if rule["check"] == "required_if":
+        return [rule["field"], *rule["if_empty"]]
+    return list(rule["fields"])
 
 
 def _cell_problem(fld: Field, text: str, typed: dict[str, Any]) -> str | None:
@@ -68,49 +158,6 @@ def _compare(value: Any, sign: str, bound: Any) -> bool:
             "<": value < bound}[sign]
 
 
-def check_unique(table: Table, problems: list[Problem]) -> None:
-    schema, label = table.schema, table.resource.label
-    groups = [schema.primary_key] + [
-        (f.name,) for f in schema.fields
-        if f.constraints.get("unique") and (f.name,) != schema.primary_key]
-    for names in groups:
-        if not all(n in table.header for n in names):
-            continue
-        is_key = names == schema.primary_key
-        first_row: dict[tuple[str, ...], int] = {}
-        for number, raw, _ in table.rows:
-            value = tuple(raw[n] for n in names)
-            if is_key and "" in value:
-                if not any(table.schema.field(n).constraints.get("required") for n in names):
-                    problems.append(Problem(label, number, names[0],
-                                            "primary key value is empty"))
-                continue
-            if "" in value:
-                continue
-            if value in first_row:
-                kind = "primary key" if is_key else "value in a unique column"
-                shown = ", ".join(value)
-                problems.append(Problem(label, number, names[0],
-                                        f"duplicate {kind} {shown!r}, first at row "
-                                        f"{first_row[value]}"))
-            else:
-                first_row[value] = number
-
-
-def check_rules(table: Table, problems: list[Problem]) -> None:
-    label = table.resource.label
-    numeric = [f.name for f in table.schema.fields
-               if f.type in NUMERIC_TYPES and f.name in table.header]
-    for rule in table.schema.rules:
-        check = rule["check"]
-        involved = [rule["field"], *rule["if_empty"]] if check == "required_if" else rule["fields"]
-        if not all(n in table.header for n in involved):
-            continue  # the missing column is reported already
-        for number, raw, typed in table.rows:
-            for column, message in _rule_problems(rule, raw, typed, numeric):
-                problems.append(Problem(label, number, column, message))
-
-
 def _rule_problems(rule: dict[str, Any], raw: dict[str, str], typed: dict[str, Any],
                    numeric: list[str]) -> Iterator[tuple[str, str]]:
     check = rule["check"]
@@ -138,51 +185,46 @@ def _rule_problems(rule: dict[str, Any], raw: dict[str, str], typed: dict[str, A
                          "say why the value is missing")
 
 
-def check_foreign_keys(table: Table, tables: dict[str, Table], bib_keys: set[str],
-                        references_label: str, problems: list[Problem]) -> None:
+def check_foreign_keys(table: TableSummary, tables: dict[str, TableSummary],
+                       bib_keys: set[str], references_label: str,
+                       problems: list[Problem]) -> None:
     label = table.resource.label
-    for fk in table.schema.foreign_keys:
-        if not all(n in table.header for n in fk.fields):
-            continue
+    for fk, values in table.foreign_values.items():
         if fk.resource == REFERENCES_RESOURCE:
             known = {(k,) for k in bib_keys}
             where = f"not an entry key in {references_label}"
         elif fk.resource in tables:
             target = tables[fk.resource]
-            if not target.fully_read or not all(n in target.header for n in fk.ref_fields):
+            if not target.fully_read or fk.ref_fields not in target.keys:
                 continue
-            known = target.keys(fk.ref_fields)
+            known = target.keys[fk.ref_fields]
             where = f"no row of {target.resource.label} has it as {', '.join(fk.ref_fields)}"
         else:
             continue  # the target table is missing or unreadable: reported already
-        for number, raw, _ in table.rows:
-            value = tuple(raw[n] for n in fk.fields)
-            if "" not in value and value not in known:
-                shown = ", ".join(value)
+        for number, value in values:
+            if value not in known:
                 problems.append(Problem(label, number, fk.fields[0],
-                                        f"unknown key {shown!r}: {where}"))
+                                        f"unknown key {', '.join(value)!r}: {where}"))
 
 
-def check_row_references(table: Table, tables: dict[str, Table],
-                          resources: dict[str, Resource], problems: list[Problem]) -> None:
+def check_row_references(table: TableSummary, tables: dict[str, TableSummary],
+                         resources: dict[str, Resource], problems: list[Problem]) -> None:
     """claim_evidence: when `table` and `row_id` are set, row_id is a key of that table."""
-    if not {"table", "row_id"} <= set(table.header):
-        return
     label = table.resource.label
-    for number, raw, _ in table.rows:
-        name, row_id = raw["table"].removesuffix(".csv"), raw["row_id"]
-        if not name or not row_id:
+    for number, given, row_id in table.row_references:
+        name = given.removesuffix(".csv")
+        if not name:
             continue
         if name not in resources:
             problems.append(Problem(label, number, "table",
-                                    f"unknown table {raw['table']!r}; expected one of "
+                                    f"unknown table {given!r}; expected one of "
                                     f"{', '.join(sorted(resources))}"))
             continue
         target = tables.get(name)
         if target is None or not target.fully_read:
             continue
         key = target.schema.primary_key
-        if len(key) == 1 and key[0] in target.header and (row_id,) not in target.keys(key):
+        if len(key) == 1 and key in target.keys and (row_id,) not in target.keys[key]:
             problems.append(Problem(label, number, "row_id",
                                     f"unknown row {row_id!r}: no row of {target.resource.label} "
                                     f"has it as {key[0]}"))

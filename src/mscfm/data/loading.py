@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mscfm.data.bib import IDENTIFIER_FIELDS
-from mscfm.data.csvfile import Table
 from mscfm.data.descriptor import Resource, package_root, references_path, resources
 from mscfm.data.guard import check_declared
 from mscfm.data.problems import Problem, read_json
-from mscfm.data.schemas import Field, read_schema
-from mscfm.data.validation import ValidationReport, table_problems, validation_report
+from mscfm.data.schemas import Field, Schema, read_schema
+from mscfm.data.validation import ValidationReport, scan_table, validation_report
 from mscfm.errors import DataError
 
 if TYPE_CHECKING:
@@ -78,7 +77,12 @@ def load(name: str, root: Path | None = None) -> pd.DataFrame:
     check_declared(resource.path, base)
     report = validation_report(base)
     _raise_if_invalid(name, report)
-    return _frame(report.tables[name])
+    schema_ = report.tables[name].schema
+    problems: list[Problem] = []
+    frame = _typed_frame(resource, schema_, problems)
+    if problems or frame is None:  # the file changed since it was validated
+        raise DataError(f"table {name!r} is invalid:\n{_listing(problems)}")
+    return frame
 
 
 def load_file(path: str | Path, like: str, root: Path | None = None) -> pd.DataFrame:
@@ -95,19 +99,27 @@ def load_file(path: str | Path, like: str, root: Path | None = None) -> pd.DataF
     schema_ = read_schema(resource, set(resources(base)), problems)
     label = os.path.relpath(target, base)
     variant = Resource(like, target, resource.schema_path, label, resource.schema_label)
-    table = table_problems(variant, schema_, problems) if schema_ is not None else None
-    if problems or table is None:
+    frame = _typed_frame(variant, schema_, problems) if schema_ is not None else None
+    if problems or frame is None:
         raise DataError(f"{label} is not a valid {like!r} table:\n{_listing(problems)}")
-    return _frame(table)
+    return frame
 
 
-def _frame(table: Table) -> pd.DataFrame:
+def _typed_frame(resource: Resource, schema_: Schema,
+                 problems: list[Problem]) -> pd.DataFrame | None:
+    """Read and check one table, collecting its typed values by column into a frame."""
     import pandas as pd
 
-    columns = {f.name: _column(f, [typed[f.name] for _, _, typed in table.rows])
-               for f in table.schema.fields}
-    frame = pd.DataFrame(columns)
-    return frame.sort_values(list(table.schema.primary_key), kind="stable", ignore_index=True)
+    values: dict[str, list[Any]] = {f.name: [] for f in schema_.fields}
+
+    def keep(typed: dict[str, Any]) -> None:
+        for name, column in values.items():
+            column.append(typed.get(name))
+
+    if scan_table(resource, schema_, problems, on_row=keep) is None:
+        return None
+    frame = pd.DataFrame({f.name: _column(f, values[f.name]) for f in schema_.fields})
+    return frame.sort_values(list(schema_.primary_key), kind="stable", ignore_index=True)
 
 
 def _column(fld: Field, values: list[Any]) -> pd.Series:
