@@ -470,10 +470,11 @@ def test_utf8_check_reads_in_chunks_and_keeps_exact_offsets(pkg: Path) -> None:
     reported with its offset and line counted over the whole file."""
     path = csv_path(pkg, "studies")
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    filler = f'{"x" * 80}\n' * ((1 << 20) // 81)
+    filler = f'{"x" * 80}\n' * (((1 << 20) - 4096) // 81)
     note = "é" * 40  # the boundary falls inside one of these two-byte characters
     head = "".join(lines[:2]).encode("utf-8")
     pad = (1 << 20) - len(head) - len(filler.encode()) - 1
+    assert pad > 0
     body = head + filler.encode() + b"%" * pad + note.encode() + b"\xff\n"
     path.write_bytes(body)
     problems = [p for p in validate(pkg) if "UTF-8" in p.message]
