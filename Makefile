@@ -6,6 +6,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLUSTER_STAMP := $(VENV)/.installed-cluster
 
 .PHONY: book html test venv system-deps tex lint clean help
 
@@ -24,6 +25,11 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
+# The optional Dask extra (`mscfm sweep --scheduler`): the tests exercise it, the book does not need it.
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[cluster]'
+	@touch $@
+
 venv: $(STAMP)
 
 tex:
@@ -38,7 +44,7 @@ book: $(STAMP) tex
 html: $(STAMP)
 	$(BIN)/mscfm build --no-pdf
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(CLUSTER_STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -178,9 +178,10 @@ def run_dask(jobs: list[Job], address: str, on_done=None) -> list[Outcome]:
     """
     try:
         from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover - distributed is in the lock file
+    except ImportError as exc:  # Dask is the optional extra "cluster"
         raise BuildError(
-            "--scheduler needs the `distributed` package (pip install distributed)"
+            "--scheduler needs Dask, the optional extra 'cluster': "
+            "pip install -e '.[cluster]' -c constraints.txt"
         ) from exc
     try:
         client = Client(address, timeout="20s")
