@@ -28,7 +28,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "datapkg"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_TABLES = ("claims", "claim_evidence", "certainty", "searches", "preclinical", "products",
                    "regulatory", "costs", "studies", "outcomes", "pooled", "instruments",
-                   "registry", "benchmark", "article", "article_sentences")
+                   "registry", "benchmark", "article", "article_sentences", "references")
 
 
 @pytest.fixture
@@ -369,7 +369,7 @@ def test_cli_exits_2_and_prints_file_row_column(pkg: Path,
 
 def test_cli_exits_0_on_valid_data(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "--root", str(FIXTURE)]) == 0
-    assert capsys.readouterr().out.strip() == "data valid: 3 tables, 11 rows"
+    assert capsys.readouterr().out.strip() == "data valid: 4 tables, 14 rows"
 
 
 # --------------------------------------------------------------------------- load()
@@ -437,7 +437,7 @@ def test_declared_inputs_guard(pkg: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_table_names_path_and_schema() -> None:
-    assert data.table_names(FIXTURE) == ["studies", "outcomes", "claim_evidence"]
+    assert data.table_names(FIXTURE) == ["studies", "outcomes", "claim_evidence", "references"]
     assert data.table_path("outcomes", FIXTURE) == FIXTURE / "data" / "outcomes.csv"
     assert [f["name"] for f in data.schema("claim_evidence", FIXTURE)][:2] == ["id", "claim_id"]
 

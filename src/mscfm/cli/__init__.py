@@ -17,6 +17,7 @@ from mscfm.errors import MscfmError
 COMMANDS = {
     "build": "build",
     "validate": "data",
+    "references": "data",
     "meta": "meta",
     "derive-registry": "registry",
     "refresh-registry": "refresh",

@@ -1,4 +1,5 @@
-"""`mscfm validate`: check every curated table against its schema and report every problem."""
+"""`mscfm validate` (check every curated table against its schema, report every problem) and
+`mscfm references` (regenerate data/references.csv from references.bib)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--root", type=Path, default=None,
                         help="project root holding data/ (default: the report root)")
     parser.set_defaults(func=run_validate)
+    references = subparsers.add_parser(
+        "references",
+        help="write data/references.csv from references.bib (run after adding entries)",
+        description="Regenerate data/references.csv, the table form of references.bib that the "
+                    "data package declares as its 'references' resource.",
+    )
+    references.add_argument("--root", type=Path, default=None,
+                            help="project root holding references.bib (default: the report root)")
+    references.set_defaults(func=run_references)
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -30,4 +40,12 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{len(report.problems)} {noun} in {n_files} file{'s' * (n_files != 1)}")
         return 2
     print(f"data valid: {len(report.tables)} tables, {report.n_rows} rows")
+    return 0
+
+
+def run_references(args: argparse.Namespace) -> int:
+    from mscfm.data.bib import write_references
+
+    path, count, changed = write_references(args.root)
+    print(f"{path}: {count} entries ({'written' if changed else 'already up to date'})")
     return 0

@@ -13,6 +13,7 @@ from mscfm.data.descriptor import REFERENCES_RESOURCE, Resource
 from mscfm.data.problems import Problem
 from mscfm.data.schemas import BOUND_CONSTRAINTS, Field, ForeignKey, Schema
 from mscfm.data.values import INVALID, NUMERIC_TYPES, PARSERS
+from mscfm.paths import REFERENCES_FILE
 
 # claim_evidence.row_id names a row of the table given in claim_evidence.table.
 ROW_REFERENCE_RESOURCE = "claim_evidence"
@@ -186,21 +187,16 @@ def _rule_problems(rule: dict[str, Any], raw: dict[str, str], typed: dict[str, A
 
 
 def check_foreign_keys(table: TableSummary, tables: dict[str, TableSummary],
-                       bib_keys: set[str], references_label: str,
                        problems: list[Problem]) -> None:
     label = table.resource.label
     for fk, values in table.foreign_values.items():
-        if fk.resource == REFERENCES_RESOURCE:
-            known = {(k,) for k in bib_keys}
-            where = f"not an entry key in {references_label}"
-        elif fk.resource in tables:
-            target = tables[fk.resource]
-            if not target.fully_read or fk.ref_fields not in target.keys:
-                continue
-            known = target.keys[fk.ref_fields]
-            where = f"no row of {target.resource.label} has it as {', '.join(fk.ref_fields)}"
-        else:
+        target = tables.get(fk.resource)
+        if target is None or not target.fully_read or fk.ref_fields not in target.keys:
             continue  # the target table is missing or unreadable: reported already
+        known = target.keys[fk.ref_fields]
+        where = f"no row of {target.resource.label} has it as {', '.join(fk.ref_fields)}"
+        if fk.resource == REFERENCES_RESOURCE:
+            where = f"not an entry key in {REFERENCES_FILE} ({where})"
         for number, value in values:
             if value not in known:
                 problems.append(Problem(label, number, fk.fields[0],

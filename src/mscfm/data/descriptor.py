@@ -19,7 +19,7 @@ from mscfm.paths import DATA_DIR, DESCRIPTOR, REFERENCES_FILE, project_root
 
 LABEL_PREFIX = f"{DATA_DIR}/"  # problems name files relative to the project root
 DESCRIPTOR_LABEL = f"{LABEL_PREFIX}{DESCRIPTOR}"
-REFERENCES_RESOURCE = "references"  # virtual resource: the entry keys of references.bib
+REFERENCES_RESOURCE = "references"  # data/references.csv, generated from references.bib
 # A snapshot is named by its date in the file name, e.g. raw/ctgov_msc_2022-10.json.gz.
 SNAPSHOT_DATE = re.compile(r"(\d{4}-\d{2}(?:-\d{2})?)")
 
@@ -98,7 +98,7 @@ def read_resources(root: Path | None, problems: list[Problem]) -> dict[str, Reso
                                     "each resource needs string name, path and schema"))
             continue
         name, path, schema_path = item["name"], item["path"], item["schema"]
-        if name in resources or name == REFERENCES_RESOURCE:
+        if name in resources:
             problems.append(Problem(DESCRIPTOR_LABEL, None, where,
                                     f"resource name {name!r} is taken"))
             continue

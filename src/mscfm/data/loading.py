@@ -10,8 +10,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mscfm.data.bib import IDENTIFIER_FIELDS
-from mscfm.data.descriptor import Resource, package_root, references_path, resources
+from mscfm.data.bib import IDENTIFIER_FIELDS, plain
+from mscfm.data.descriptor import (
+    REFERENCES_RESOURCE,
+    Resource,
+    package_root,
+    references_path,
+    resources,
+)
 from mscfm.data.guard import check_declared
 from mscfm.data.problems import Problem, read_json
 from mscfm.data.schemas import Field, Schema, read_schema
@@ -63,7 +69,9 @@ def _raise_if_invalid(name: str, report: ValidationReport) -> None:
     table = report.tables.get(name)
     for fk in table.schema.foreign_keys if table else ():
         target = report.resources.get(fk.resource)
-        files |= {target.label, target.schema_label} if target else {report.references_label}
+        files |= {target.label, target.schema_label} if target else set()
+        if fk.resource == REFERENCES_RESOURCE:  # the register it is generated from
+            files.add(report.references_label)
     relevant = [p for p in report.problems if p.file in files]
     if relevant or table is None:
         raise DataError(f"table {name!r} is invalid ({len(relevant)} problems; run "
@@ -151,13 +159,9 @@ def load_references(root: Path | None = None) -> pd.DataFrame:
         raise DataError(f"{report.references_label} is invalid:\n"
                         + "\n".join(f"  {p}" for p in relevant))
     columns = ("sourcetype", "year", *IDENTIFIER_FIELDS, "title")
-    rows = [{"key": e.key, **{c: _plain(e.fields.get(c)) for c in columns}}
+    rows = [{"key": e.key, **{c: plain(e.fields.get(c)) for c in columns}}
             for e in report.references.values()]
     frame = pd.DataFrame(rows, columns=["key", *columns], dtype="str")
     frame["year"] = pd.Series([int(y) for y in frame["year"]], dtype="Int64")
     return frame.sort_values("key", ignore_index=True)
 
-
-def _plain(value: str | None) -> str | None:
-    """BibTeX value without protective braces."""
-    return None if value is None else value.replace("{", "").replace("}", "")

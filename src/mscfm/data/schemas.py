@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mscfm.data.descriptor import REFERENCES_RESOURCE, Resource
+from mscfm.data.descriptor import Resource
 from mscfm.data.problems import Problem, read_json
 from mscfm.data.values import FIELD_TYPES, ORDERED_TYPES, PARSERS
 
@@ -176,13 +176,9 @@ class SchemaReader:
         resource = reference.get("resource", "")
         ref_fields = reference.get("fields")
         ref_fields = (ref_fields,) if isinstance(ref_fields, str) else tuple(ref_fields or ())
-        if resource != REFERENCES_RESOURCE and resource not in self.resource_names:
+        if resource not in self.resource_names:
             self.problem(fields[0] if fields else None,
                          f"foreign key refers to unknown resource {resource!r}")
-            return None
-        if resource == REFERENCES_RESOURCE and ref_fields != ("key",):
-            self.problem(fields[0] if fields else None,
-                         'the references resource has one field: "key"')
             return None
         if len(ref_fields) != len(fields):
             self.problem(None, "foreignKeys fields and reference fields differ in number")

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.data import checks
-from mscfm.data.bib import BibEntry, read_bib
+from mscfm.data.bib import BibEntry, read_bib, render_references
 from mscfm.data.checks import Key, RowChecker, TableSummary
 from mscfm.data.csvfile import open_csv
 from mscfm.data.descriptor import (
     DESCRIPTOR_LABEL,
+    REFERENCES_RESOURCE,
     Resource,
     data_path,
     read_resources,
@@ -75,7 +76,7 @@ def run_validation(root: Path | None) -> ValidationReport:
     """Validate the data package under ``root`` (uncached)."""
     problems: list[Problem] = []
     resources = read_resources(root, problems)
-    references, broken_keys, bib_problems = read_bib(references_path(root), REFERENCES_FILE)
+    references, bib_problems = read_bib(references_path(root), REFERENCES_FILE)
     problems.extend(bib_problems)
     schemas: dict[str, Schema] = {}
     for resource in resources.values():
@@ -92,13 +93,31 @@ def run_validation(root: Path | None) -> ValidationReport:
         if table is not None:
             tables[name] = table
     for table in tables.values():
-        checks.check_foreign_keys(table, tables, set(references) | broken_keys, REFERENCES_FILE,
-                                  problems)
+        checks.check_foreign_keys(table, tables, problems)
         checks.check_row_references(table, tables, resources, problems)
+    register = tables.get(REFERENCES_RESOURCE)
+    if register is not None and not bib_problems:  # a broken register: fix that first
+        problems.extend(_stale_references(register, references))
     order = {label: i for i, label in enumerate(_file_order(resources))}
     problems.sort(key=lambda p: (order.get(p.file, len(order)), p.file, p.row or 0))
     return ValidationReport(problems, tables, resources, references, DESCRIPTOR_LABEL,
                             REFERENCES_FILE)
+
+
+def _stale_references(register: TableSummary, entries: dict[str, BibEntry]) -> list[Problem]:
+    """data/references.csv must be what `mscfm references` writes from references.bib."""
+    resource = register.resource
+    if resource.path.read_text(encoding="utf-8") == render_references(entries):
+        return []
+    listed = {key for (key,) in register.keys.get(("key",), set())}
+    missing, extra = sorted(set(entries) - listed), sorted(listed - set(entries))
+    details = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+               for what, keys in (("entries not in it", missing),
+                                  ("rows not in references.bib", extra)) if keys]
+    return [Problem(resource.label, None, None,
+                    f"out of date with {REFERENCES_FILE} ("
+                    f"{'; '.join(details) or 'some rows differ'}); "
+                    f"run `mscfm references` to regenerate it")]
 
 
 def _file_order(resources: dict[str, Resource]) -> list[str]:
