@@ -8,6 +8,7 @@ Rows are numbered as a spreadsheet shows them: header = 1, first data row = 2.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import shutil
@@ -21,6 +22,7 @@ import pytest
 from mscfm import data
 from mscfm.cli import main
 from mscfm.data import Problem, validate
+from mscfm.data.bib import read_bib
 from mscfm.data.validation import run_validation
 from mscfm.errors import DataError
 
@@ -67,6 +69,18 @@ def replace_text(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, f"fixture text {old!r} must occur once in {path}"
     path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+# Every way these tests break the fixture, by name: tests/test_frictionless.py checks that
+# Frictionless agrees on each one (see all_breakages()).
+BREAKERS: dict[str, Callable[[Path], None]] = {}
+
+
+def breaker(name: str) -> Callable[[Callable[[Path], None]], Callable[[Path], None]]:
+    def register(function: Callable[[Path], None]) -> Callable[[Path], None]:
+        BREAKERS[name] = function
+        return function
+    return register
 
 
 def only_problem(root: Path) -> Problem:
@@ -141,39 +155,69 @@ def test_each_cell_rule_fires(pkg: Path, case: str) -> None:
     assert_problem(only_problem(pkg), f"data/{table}.csv", row, expected_column, *fragments)
 
 
-def test_ragged_row(pkg: Path) -> None:
-    rows = read_rows(pkg, "outcomes")
+@breaker("ragged row")
+def drop_a_field(root: Path) -> None:
+    rows = read_rows(root, "outcomes")
     rows[2] = rows[2][:-1]  # O002 loses its last field
-    write_rows(pkg, "outcomes", rows)
+    write_rows(root, "outcomes", rows)
+
+
+def test_ragged_row(pkg: Path) -> None:
+    drop_a_field(pkg)
     assert_problem(only_problem(pkg), "data/outcomes.csv", 3, None,
                    "found 14 fields, expected 15")
 
 
+@breaker("blank line")
+def insert_blank_line(root: Path) -> None:
+    replace_text(csv_path(root, "outcomes"), "table 2,\nO002", "table 2,\n\nO002")
+
+
 def test_blank_line_inside_table(pkg: Path) -> None:
-    replace_text(csv_path(pkg, "outcomes"), "table 2,\nO002", "table 2,\n\nO002")
+    insert_blank_line(pkg)
     assert_problem(only_problem(pkg), "data/outcomes.csv", 3, None, "empty line")
 
 
+@breaker("unescaped quote in a quoted field")
+def unescape_quotes(root: Path) -> None:
+    replace_text(csv_path(root, "studies"), '""not""', '"not"')
+
+
 def test_unescaped_quote_inside_quoted_field(pkg: Path) -> None:
-    replace_text(csv_path(pkg, "studies"), '""not""', '"not"')
+    unescape_quotes(pkg)
     assert_problem(only_problem(pkg), "data/studies.csv", 3, None, "bad quoting")
 
 
+@breaker("stray quote")
+def add_stray_quote(root: Path) -> None:
+    replace_text(csv_path(root, "studies"), "knee osteoarthritis", 'knee osteo"arthritis')
+
+
 def test_stray_quote_in_unquoted_field(pkg: Path) -> None:
-    replace_text(csv_path(pkg, "studies"), "knee osteoarthritis", 'knee osteo"arthritis')
+    add_stray_quote(pkg)
     assert_problem(only_problem(pkg), "data/studies.csv", 2, None, "bad quoting")
 
 
+@breaker("unterminated quote")
+def open_a_quote(root: Path) -> None:
+    replace_text(csv_path(root, "outcomes"), ",mean not reported", ',"mean not reported')
+
+
 def test_unterminated_quote(pkg: Path) -> None:
-    replace_text(csv_path(pkg, "outcomes"), ",mean not reported", ',"mean not reported')
+    open_a_quote(pkg)
     assert_problem(only_problem(pkg), "data/outcomes.csv", 6, None, "unterminated quote")
 
 
-def test_latin1_bytes(pkg: Path) -> None:
-    path = csv_path(pkg, "studies")
+@breaker("latin-1 bytes")
+def save_as_latin1(root: Path) -> None:
+    path = csv_path(root, "studies")
     text = path.read_text(encoding="utf-8").replace("lateral elbow", "épicondyle")
     path.write_bytes(text.encode("latin-1"))
-    offset = text.encode("latin-1").index("é".encode("latin-1"))
+
+
+def test_latin1_bytes(pkg: Path) -> None:
+    save_as_latin1(pkg)
+    offset = csv_path(pkg, "studies").read_bytes().index("é".encode("latin-1"))
     assert_problem(only_problem(pkg), "data/studies.csv", 4, "condition", "not valid UTF-8",
                    "0xE9", f"byte offset {offset}")
 
@@ -191,23 +235,38 @@ def test_row_numbers_count_records_not_lines(pkg: Path) -> None:
     assert_problem(only_problem(pkg), "data/studies.csv", 4, "design", "must be one of")
 
 
-def test_missing_column(pkg: Path) -> None:
-    rows = read_rows(pkg, "studies")
+@breaker("missing column")
+def drop_a_column(root: Path) -> None:
+    rows = read_rows(root, "studies")
     drop = rows[0].index("evidence_level")
-    write_rows(pkg, "studies", [r[:drop] + r[drop + 1:] for r in rows])
+    write_rows(root, "studies", [r[:drop] + r[drop + 1:] for r in rows])
+
+
+def test_missing_column(pkg: Path) -> None:
+    drop_a_column(pkg)
     assert_problem(only_problem(pkg), "data/studies.csv", 1, "evidence_level", "missing column")
 
 
+@breaker("extra column")
+def add_a_column(root: Path) -> None:
+    rows = read_rows(root, "claim_evidence")
+    write_rows(root, "claim_evidence", [rows[0] + ["comment"]] + [r + [""] for r in rows[1:]])
+
+
 def test_extra_column(pkg: Path) -> None:
-    rows = read_rows(pkg, "claim_evidence")
-    write_rows(pkg, "claim_evidence", [rows[0] + ["comment"]] + [r + [""] for r in rows[1:]])
+    add_a_column(pkg)
     assert_problem(only_problem(pkg), "data/claim_evidence.csv", 1, "comment",
                    "not in the schema")
 
 
+@breaker("duplicate column")
+def repeat_a_column(root: Path) -> None:
+    rows = read_rows(root, "claim_evidence")
+    write_rows(root, "claim_evidence", [rows[0] + ["note"]] + [r + [""] for r in rows[1:]])
+
+
 def test_duplicate_header_column(pkg: Path) -> None:
-    rows = read_rows(pkg, "claim_evidence")
-    write_rows(pkg, "claim_evidence", [rows[0] + ["note"]] + [r + [""] for r in rows[1:]])
+    repeat_a_column(pkg)
     assert_problem(only_problem(pkg), "data/claim_evidence.csv", 1, "note", "duplicate column")
 
 
@@ -217,18 +276,33 @@ def test_columns_may_come_in_any_order(pkg: Path) -> None:
     assert validate(pkg) == []
 
 
+@breaker("empty file")
+def empty_a_table(root: Path) -> None:
+    csv_path(root, "outcomes").write_text("", encoding="utf-8")
+
+
 def test_empty_file(pkg: Path) -> None:
-    csv_path(pkg, "outcomes").write_text("", encoding="utf-8")
+    empty_a_table(pkg)
     assert_problem(only_problem(pkg), "data/outcomes.csv", None, None, "empty file")
 
 
+@breaker("missing file")
+def remove_a_table(root: Path) -> None:
+    csv_path(root, "claim_evidence").unlink()
+
+
 def test_missing_file(pkg: Path) -> None:
-    csv_path(pkg, "claim_evidence").unlink()
+    remove_a_table(pkg)
     assert_problem(only_problem(pkg), "data/claim_evidence.csv", None, None, "missing file")
 
 
+@breaker("missing schema file")
+def remove_a_schema(root: Path) -> None:
+    (root / "data" / "schema" / "claim_evidence.schema.json").unlink()
+
+
 def test_missing_schema_file(pkg: Path) -> None:
-    (pkg / "data" / "schema" / "claim_evidence.schema.json").unlink()
+    remove_a_schema(pkg)
     assert_problem(only_problem(pkg), "data/schema/claim_evidence.schema.json", None, None,
                    "missing file")
 
@@ -247,9 +321,14 @@ def field_of(schema: dict, name: str) -> dict:
     return next(f for f in schema["fields"] if f["name"] == name)
 
 
-def test_schema_not_json(pkg: Path) -> None:
-    path = pkg / "data" / "schema" / "studies.schema.json"
+@breaker("schema not JSON")
+def break_schema_json(root: Path) -> None:
+    path = root / "data" / "schema" / "studies.schema.json"
     path.write_text('{"fields": [\n  {"name": "id",}\n]}', encoding="utf-8")
+
+
+def test_schema_not_json(pkg: Path) -> None:
+    break_schema_json(pkg)
     problems = validate(pkg)
     assert problems[0].file == "data/schema/studies.schema.json"
     assert problems[0].row == 2 and "not valid JSON" in problems[0].message
@@ -270,6 +349,22 @@ SCHEMA_BREAKAGES = {
     "foreign key to unknown table": (lambda s: s["foreignKeys"].append(
         {"fields": "study_id", "reference": {"resource": "trials", "fields": "id"}}),
         "study_id", "unknown resource 'trials'"),
+    # the structure, checked by jsonschema against src/mscfm/data/tableschema.profile.json
+    "unknown schema property": (lambda s: s.update(primarykey="id"), None,
+                                "unknown schema property 'primarykey'"),
+    "no primary key": (lambda s: s.pop("primaryKey"), None, "primaryKey is missing"),
+    "field without a name": (lambda s: s["fields"].append({"type": "string"}), None,
+                             "each field needs a name"),
+    "unknown field property": (lambda s: field_of(s, "n").update(units="arms"), "n",
+                               "unknown field property 'units'"),
+    "required not a boolean": (lambda s: field_of(s, "n").update(
+        constraints={"required": "yes"}), "n", "required must be true or false"),
+    "other missing values": (lambda s: s.update(missingValues=["NA"]), None,
+                             'missingValues must be [""]'),
+    "required_if without if_empty": (lambda s: s["x-rules"].append(
+        {"check": "required_if", "field": "note"}), None, "needs a field and a non-empty"),
+    "bound on a string field": (lambda s: field_of(s, "outcome").update(
+        constraints={"minimum": 1}), "outcome", "minimum applies to"),
 }
 
 
@@ -283,8 +378,13 @@ def test_schema_file_is_checked(pkg: Path, case: str) -> None:
     assert all(p.file != "data/outcomes.csv" for p in problems), "table not checked blindly"
 
 
+@breaker("descriptor not JSON")
+def truncate_the_descriptor(root: Path) -> None:
+    (root / "data" / "datapackage.json").write_text("{", encoding="utf-8")
+
+
 def test_descriptor_not_json(pkg: Path) -> None:
-    (pkg / "data" / "datapackage.json").write_text("{", encoding="utf-8")
+    truncate_the_descriptor(pkg)
     assert_problem(only_problem(pkg), "data/datapackage.json", 1, None, "not valid JSON")
 
 
@@ -296,46 +396,144 @@ def bib_line(root: Path, key: str) -> int:
     return next(i for i, line in enumerate(lines, 1) if "{" + key + "," in line)
 
 
+@breaker("bib: no sourcetype")
+def drop_a_sourcetype(root: Path) -> None:
+    replace_text(root / "references.bib", "  sourcetype = {nonrandomized trial},\n", "")
+
+
 def test_bib_entry_without_sourcetype(pkg: Path) -> None:
-    replace_text(pkg / "references.bib", "  sourcetype = {nonrandomized trial},\n", "")
+    drop_a_sourcetype(pkg)
     assert_problem(only_problem(pkg), "references.bib", bib_line(pkg, "doe2019back"),
                    "doe2019back", "no sourcetype field")
 
 
+@breaker("bib: unknown sourcetype")
+def misspell_a_sourcetype(root: Path) -> None:
+    replace_text(root / "references.bib", "sourcetype = {RCT}", "sourcetype = {trial}")
+
+
 def test_bib_unknown_sourcetype(pkg: Path) -> None:
-    replace_text(pkg / "references.bib", "sourcetype = {RCT}", "sourcetype = {trial}")
+    misspell_a_sourcetype(pkg)
     assert_problem(only_problem(pkg), "references.bib", bib_line(pkg, "smith2015knee"),
                    "smith2015knee", "sourcetype must be one of", "'trial'")
 
 
+@breaker("bib: no identifier")
+def drop_an_identifier(root: Path) -> None:
+    replace_text(root / "references.bib", "  url = {https://example.org/doe2019}\n", "")
+
+
 def test_bib_entry_without_identifier(pkg: Path) -> None:
-    replace_text(pkg / "references.bib", "  url = {https://example.org/doe2019}\n", "")
+    drop_an_identifier(pkg)
     assert_problem(only_problem(pkg), "references.bib", bib_line(pkg, "doe2019back"),
                    "doe2019back", "none of doi, pmid, nct, url")
 
 
+@breaker("bib: no year")
+def drop_a_year(root: Path) -> None:
+    replace_text(root / "references.bib", "  year = 2019,\n", "")
+
+
 def test_bib_entry_without_year(pkg: Path) -> None:
-    replace_text(pkg / "references.bib", "  year = 2019,\n", "")
+    drop_a_year(pkg)
     assert_problem(only_problem(pkg), "references.bib", bib_line(pkg, "doe2019back"),
                    "doe2019back", "no year")
 
 
-def test_bib_duplicate_key(pkg: Path) -> None:
-    with (pkg / "references.bib").open("a", encoding="utf-8") as handle:
+@breaker("bib: duplicate key")
+def repeat_a_key(root: Path) -> None:
+    with (root / "references.bib").open("a", encoding="utf-8") as handle:
         handle.write("\n@misc{doe2019back, year={2020}, sourcetype={press}, url={https://x.org}}\n")
+
+
+def test_bib_duplicate_key(pkg: Path) -> None:
+    repeat_a_key(pkg)
     problems = validate(pkg)
     assert len(problems) == 1, problems
     assert problems[0].file == "references.bib" and "duplicate key 'doe2019back'" in str(
         problems[0])
 
 
+@breaker("bib: syntax error")
+def break_bib_syntax(root: Path) -> None:
+    replace_text(root / "references.bib", "  year      = {2015},\n", "  year      {2015},\n")
+
+
 def test_bib_syntax_error_names_the_line_and_later_entries_still_count(pkg: Path) -> None:
-    replace_text(pkg / "references.bib", "  year      = {2015},\n", "  year      {2015},\n")
+    break_bib_syntax(pkg)
     problems = validate(pkg)
     line = bib_line(pkg, "smith2015knee") + 3
     assert [(p.file, p.row) for p in problems] == [("references.bib", line)], problems
     assert "syntax error" in problems[0].message
     # entries after the broken one are still read: doe2019back is used by studies.csv row 3
+
+
+def all_breakages() -> dict[str, Callable[[Path], None]]:
+    """Every broken fixture of these tests: name -> function that breaks a copy in place."""
+    cases: dict[str, Callable[[Path], None]] = {}
+    for name, (table, row, column, value, *_) in CELL_BREAKAGES.items():
+        cases[f"cell: {name}"] = functools.partial(_set_cell_at, table, row, column, value)
+    for name, (change, *_) in SCHEMA_BREAKAGES.items():
+        cases[f"schema: {name}"] = functools.partial(edit_schema, table="outcomes",
+                                                     change=change)
+    return {**cases, **BREAKERS}
+
+
+def _set_cell_at(table: str, row: int, column: str, value: str, root: Path) -> None:
+    set_cell(root, table, row, column, value)
+
+
+def test_bib_field_given_twice(pkg: Path) -> None:
+    replace_text(pkg / "references.bib", "  year = 2019,\n", "  year = 2019,\n  year = 2020,\n")
+    assert_problem(only_problem(pkg), "references.bib", bib_line(pkg, "doe2019back"),
+                   "doe2019back", "duplicate year field")
+
+
+def test_register_is_read_as_the_book_reads_it() -> None:
+    """pybtex (the book's bibliography parser) and validation see the same entries."""
+    from pybtex.database import parse_file
+
+    book = parse_file(str(PROJECT_ROOT / "references.bib"))
+    ours, problems = read_bib(PROJECT_ROOT / "references.bib", "references.bib")
+    assert problems == []
+    assert list(ours) == list(book.entries)
+    for key, entry in book.entries.items():
+        assert ours[key].fields == {k.lower(): v for k, v in entry.fields.items()}
+
+
+NEW_ENTRY = "\n@misc{roe2021new, title={A new source}, year={2021}, sourcetype={press},\n" \
+            "  url={https://example.org/new}}\n"
+
+
+def test_references_csv_out_of_date_is_reported_and_regenerated(
+        pkg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (pkg / "references.bib").open("a", encoding="utf-8") as handle:
+        handle.write(NEW_ENTRY)
+    assert_problem(only_problem(pkg), "data/references.csv", None, None, "out of date",
+                   "entries not in it: roe2021new", "run `mscfm references`")
+    assert main(["references", "--root", str(pkg)]) == 0
+    assert "4 entries (written)" in capsys.readouterr().out
+    assert validate(pkg) == []
+    assert "roe2021new,misc,press,2021,A new source" in csv_path(pkg, "references").read_text()
+
+
+def test_a_source_key_must_be_in_references_csv(pkg: Path) -> None:
+    """The foreign key target is the references resource, as Frictionless sees it."""
+    rows = read_rows(pkg, "references")
+    write_rows(pkg, "references", [r for r in rows if r[0] != "doe2019back"])
+    problems = validate(pkg)
+    assert ("data/studies.csv", 3, "source") in [(p.file, p.row, p.column) for p in problems]
+    assert any(p.file == "data/references.csv" and "out of date" in p.message
+               for p in problems)
+
+
+def test_references_command_refuses_a_broken_register(
+        pkg: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = csv_path(pkg, "references").read_bytes()
+    drop_a_year(pkg)
+    assert main(["references", "--root", str(pkg)]) == 2
+    assert "references.bib has problems; fix them first" in capsys.readouterr().err
+    assert csv_path(pkg, "references").read_bytes() == before
 
 
 def test_read_bib_keys(pkg: Path) -> None:

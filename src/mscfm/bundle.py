@@ -10,7 +10,6 @@ A bundle is written only after its extracted copy validates, so an invalid one i
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -19,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from mscfm.data import validate
+from mscfm.data import validate, validation_report
 from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor, resources
 from mscfm.errors import DataError
 from mscfm.paths import DATA_DIR, DATA_LICENCE_FILE, DESCRIPTOR, REFERENCES_FILE
@@ -37,13 +36,6 @@ FILE_MODE = 0o644
 # --------------------------------------------------------------------------- the README
 
 
-def _count_rows(path: Path) -> int | None:
-    if not path.is_file():
-        return None
-    with path.open(encoding="utf-8", newline="") as handle:
-        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-
-
 def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").strip()
 
@@ -51,10 +43,11 @@ def _cell(text: Any) -> str:
 def _tables_section(root: Path, descriptor: dict[str, Any]) -> list[str]:
     lines = ["## The tables", "",
              "| file | rows | what one row is |", "|---|---|---|"]
+    tables = validation_report(root).tables  # read by the validator: one CSV reader
     for resource in descriptor["resources"]:
         path = resource.get("path", "")
-        rows = _count_rows(root / DATA_DIR / path)
-        lines.append(f"| `data/{path}` | {'' if rows is None else rows} "
+        table = tables.get(resource.get("name", ""))
+        lines.append(f"| `data/{path}` | {'' if table is None else table.n_rows} "
                      f"| {_cell(resource.get('description', ''))} |")
     lines += ["", "Each table's columns (type, unit, constraints, meaning) are described in "
               "`data/schema/<table>.schema.json` (Frictionless Table Schema); "
@@ -103,9 +96,10 @@ def _licence_section() -> list[str]:
             f"uses them is released under the {CODE_LICENCE} licence in the report's "
             "repository.", "",
             "## Checking the bundle", "",
-            "From a clone of the report's repository: `mscfm validate --root <this folder>` "
-            "checks every table against its schema and prints each problem as "
-            "file:row:column.", ""]
+            "The folder is a Frictionless Data Package (v2): `frictionless validate "
+            "data/datapackage.json` checks it with the standard's own tool. From a clone of the "
+            "report's repository, `mscfm validate --root <this folder>` also checks the "
+            "project's own rules and prints each problem as file:row:column.", ""]
 
 
 def render_readme(root: Path, descriptor: dict[str, Any]) -> str:

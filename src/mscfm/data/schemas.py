@@ -1,27 +1,31 @@
 """Table Schema files (`data/schema/<table>.schema.json`): read into a `Schema` whose constraint
 values are already cast to their field's type, collecting every problem instead of raising.
 
-The subset we support is listed in ARCHITECTURE.md ("Table Schema subset we use").
+Two layers. The structure of a schema file (which properties, of which JSON types) is checked by
+`jsonschema` against `tableschema.profile.json`, our profile of Frictionless Table Schema v2 (the
+subset we support, plus `x-rules`); its ``x-message`` annotations word the problems. What a JSON
+Schema cannot say is checked here: constraint values of the field's type, bounds only on ordered
+types, valid regular expressions, and names that refer to fields or resources that exist.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from dataclasses import dataclass
+from importlib import resources as package_files
 from typing import Any
+
+import jsonschema
 
 from mscfm.data.descriptor import Resource
 from mscfm.data.problems import Problem, read_json
-from mscfm.data.values import FIELD_TYPES, ORDERED_TYPES, PARSERS
+from mscfm.data.values import ORDERED_TYPES, PARSERS
 
-SCHEMA_KEYS = ("fields", "primaryKey", "foreignKeys", "x-rules", "missingValues",
-               "title", "description", "$schema")
-FIELD_KEYS = ("name", "type", "description", "unit", "constraints", "title", "format", "example")
+PROFILE_FILE = "tableschema.profile.json"
 BOUND_CONSTRAINTS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
                      "exclusiveMaximum": "<"}
-CONSTRAINT_NAMES = ("required", "unique", "enum", "pattern", "minLength", "maxLength",
-                    *BOUND_CONSTRAINTS)
-RULE_CHECKS = ("less_equal", "provenance", "required_if")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,68 @@ def read_schema(resource: Resource, resource_names: set[str],
     return schema
 
 
+# --------------------------------------------------------------------------- structure
+
+
+@functools.cache
+def profile() -> dict[str, Any]:
+    """Our JSON Schema profile of Table Schema (shipped inside the package)."""
+    text = package_files.files(__package__).joinpath(PROFILE_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = profile()
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+def structure_problems(raw: Any, label: str) -> list[Problem]:
+    """Where ``raw`` breaks the profile, as Problems (column: the field concerned, if any)."""
+    errors = sorted(_validator().iter_errors(raw), key=lambda e: [str(p) for p in e.path])
+    found: list[Problem] = []
+    for error in errors:
+        problem = Problem(label, None, _field_name(raw, list(error.path)), _message(error))
+        if problem not in found:
+            found.append(problem)
+    return found
+
+
+def _field_name(raw: Any, path: list[Any]) -> str | None:
+    if len(path) >= 2 and path[0] == "fields" and isinstance(raw, dict):
+        item = raw["fields"][path[1]]
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            return item["name"]
+    return None
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """The profile's x-message for this kind of error, filled in; else jsonschema's own."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    names, expected = "", ""
+    if error.validator == "additionalProperties":
+        template = schema.get("x-message-additional")
+        allowed = list(schema.get("properties", {}))  # in the profile's order
+        unknown = [k for k in error.instance if k not in allowed and not k.startswith("x-")]
+        names, expected = ", ".join(map(repr, unknown)), ", ".join(allowed)
+    elif error.validator == "required":
+        template = schema.get("x-message-required")
+        if isinstance(template, dict):  # one message per missing property
+            missing = [k for k in error.validator_value if k not in error.instance]
+            template = template.get(missing[0]) if missing else None
+    else:
+        template = schema.get("x-message")
+        if error.validator == "enum":
+            expected = ", ".join(map(str, error.validator_value))
+    if not template:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        return f"{where.lstrip('.') or 'schema'}: {error.message}"
+    return template.format(value=repr(error.instance), names=names, expected=expected)
+
+
+# --------------------------------------------------------------------------- meaning
+
+
 class SchemaReader:
     """Turns a Table Schema JSON object into a Schema, collecting problems instead of raising."""
 
@@ -74,22 +140,14 @@ class SchemaReader:
         self.problems.append(Problem(self.label, None, column, message))
 
     def read(self, raw: Any) -> Schema | None:
-        if not isinstance(raw, dict) or not isinstance(raw.get("fields"), list):
-            self.problem(None, "a schema must be a JSON object with a list of fields")
-            return None
-        for key in raw:
-            if key not in SCHEMA_KEYS and not key.startswith("x-"):
-                self.problem(None, f"unknown schema property {key!r}; "
-                                   f"expected one of {', '.join(SCHEMA_KEYS)}")
-        if raw.get("missingValues", [""]) != [""]:
-            self.problem(None, 'missingValues must be [""]: only an empty cell is missing')
-        fields = [f for f in (self._field(item) for item in raw["fields"]) if f]
+        self.problems.extend(structure_problems(raw, self.label))
+        if self.problems:
+            return None  # the checks below rely on the structure
+        fields = [self._field(item) for item in raw["fields"]]
         names = [f.name for f in fields]
-        for name in {n for n in names if names.count(n) > 1}:
+        for name in sorted({n for n in names if names.count(n) > 1}):
             self.problem(name, "field defined twice")
-        primary_key = self._names(raw.get("primaryKey", []), names, "primaryKey")
-        if not primary_key:
-            self.problem(None, "primaryKey is missing; every curated table has one (usually id)")
+        primary_key = self._names(raw["primaryKey"], names, "primaryKey")
         foreign_keys = tuple(fk for fk in (self._foreign_key(item, names)
                                            for item in raw.get("foreignKeys", [])) if fk)
         rules = tuple(rule for rule in raw.get("x-rules", []) if self._rule_ok(rule, fields))
@@ -97,38 +155,20 @@ class SchemaReader:
             return None
         return Schema(tuple(fields), primary_key, foreign_keys, rules, raw)
 
-    def _names(self, value: Any, known: list[str], where: str) -> tuple[str, ...]:
-        listed = [value] if isinstance(value, str) else value
-        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
-            self.problem(None, f"{where} must be a field name or a list of field names")
-            return ()
+    def _names(self, value: str | list[str], known: list[str], where: str) -> tuple[str, ...]:
+        listed = (value,) if isinstance(value, str) else tuple(value)
         for name in listed:
             if name not in known:
                 self.problem(name, f"{where} names a field the schema does not define")
-        return tuple(listed)
+        return listed
 
-    def _field(self, item: Any) -> Field | None:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            self.problem(None, f"each field needs a name; found {item!r}")
-            return None
+    def _field(self, item: dict[str, Any]) -> Field:
         name, kind = item["name"], item.get("type", "string")
-        for key in item:
-            if key not in FIELD_KEYS and not key.startswith("x-"):
-                self.problem(name, f"unknown field property {key!r}; "
-                                   f"expected one of {', '.join(FIELD_KEYS)}")
-        if item.get("format", "default") != "default":
-            self.problem(name, "only the default format is supported (dates are YYYY-MM-DD)")
-        if kind not in FIELD_TYPES:
-            self.problem(name, f"unknown type {kind!r}; expected one of {', '.join(FIELD_TYPES)}")
-            return None
         constraints = item.get("constraints", {})
-        if not isinstance(constraints, dict):
-            self.problem(name, "constraints must be an object")
-            return None
         cast = {key: self._constraint(name, kind, key, value)
                 for key, value in constraints.items()}
         pattern = None
-        if isinstance(cast.get("pattern"), str):
+        if "pattern" in cast:
             try:
                 pattern = re.compile(cast["pattern"])
             except re.error as exc:
@@ -136,19 +176,9 @@ class SchemaReader:
         return Field(name, kind, cast, pattern)
 
     def _constraint(self, name: str, kind: str, key: str, value: Any) -> Any:
-        if key not in CONSTRAINT_NAMES:
-            self.problem(name, f"unknown constraint {key!r}; "
-                               f"expected one of {', '.join(CONSTRAINT_NAMES)}")
-        elif key in ("required", "unique") and not isinstance(value, bool):
-            self.problem(name, f"{key} must be true or false")
-        elif key in ("minLength", "maxLength") and (kind != "string" or type(value) is not int):
-            self.problem(name, f"{key} must be an integer and applies to string fields")
-        elif key == "pattern" and not isinstance(value, str):
-            self.problem(name, "pattern must be a string")
+        if key in ("minLength", "maxLength") and kind != "string":
+            self.problem(name, f"{key} applies to string fields")
         elif key == "enum":
-            if not isinstance(value, list) or not value:
-                self.problem(name, "enum must be a non-empty list")
-                return None
             return [self._typed(name, kind, key, v) for v in value]
         elif key in BOUND_CONSTRAINTS:
             if kind not in ORDERED_TYPES:
@@ -166,46 +196,29 @@ class SchemaReader:
             self.problem(name, f"{key} value {value!r} is not {expected}")
             return None
 
-    def _foreign_key(self, item: Any, names: list[str]) -> ForeignKey | None:
-        reference = item.get("reference") if isinstance(item, dict) else None
-        if not isinstance(reference, dict) or "fields" not in item:
-            self.problem(None, "each foreignKey needs fields and a reference "
-                               "{resource, fields}")
-            return None
+    def _foreign_key(self, item: dict[str, Any], names: list[str]) -> ForeignKey | None:
         fields = self._names(item["fields"], names, "foreignKeys.fields")
-        resource = reference.get("resource", "")
-        ref_fields = reference.get("fields")
-        ref_fields = (ref_fields,) if isinstance(ref_fields, str) else tuple(ref_fields or ())
+        reference = item["reference"]
+        resource, ref_fields = reference["resource"], reference["fields"]
+        ref_fields = (ref_fields,) if isinstance(ref_fields, str) else tuple(ref_fields)
         if resource not in self.resource_names:
-            self.problem(fields[0] if fields else None,
-                         f"foreign key refers to unknown resource {resource!r}")
+            self.problem(fields[0], f"foreign key refers to unknown resource {resource!r}")
             return None
         if len(ref_fields) != len(fields):
             self.problem(None, "foreignKeys fields and reference fields differ in number")
             return None
         return ForeignKey(fields, resource, ref_fields)
 
-    def _rule_ok(self, rule: Any, fields: list[Field]) -> bool:
-        names = [f.name for f in fields]
-        check = rule.get("check") if isinstance(rule, dict) else None
-        if check not in RULE_CHECKS:
-            self.problem(None, f"unknown x-rules check {check!r}; "
-                               f"expected one of {', '.join(RULE_CHECKS)}")
-            return False
-        listed = [rule.get("field")] if check == "required_if" else rule.get("fields")
-        if check == "required_if":
-            listed = [*listed, *(rule.get("if_empty") or [])]
-            if not rule.get("if_empty"):
-                self.problem(rule.get("field"), "required_if needs a non-empty if_empty list")
-                return False
-        if not isinstance(listed, list) or not listed or not all(n in names for n in listed):
+    def _rule_ok(self, rule: dict[str, Any], fields: list[Field]) -> bool:
+        kinds = {f.name: f.type for f in fields}
+        check = rule["check"]
+        listed = [rule["field"], *rule["if_empty"]] if check == "required_if" else rule["fields"]
+        if not all(n in kinds for n in listed):
             self.problem(None, f"x-rules {check}: every field must be defined in the schema; "
                                f"found {listed!r}")
             return False
-        if check == "less_equal":
-            kinds = {next(f.type for f in fields if f.name == n) for n in listed}
-            if len(listed) < 2 or not kinds <= set(ORDERED_TYPES):
-                self.problem(None, "x-rules less_equal needs two or more number, integer, "
-                                   "year or date fields")
-                return False
+        if check == "less_equal" and not {kinds[n] for n in listed} <= set(ORDERED_TYPES):
+            self.problem(None, "x-rules less_equal needs two or more number, integer, "
+                               "year or date fields")
+            return False
         return True
