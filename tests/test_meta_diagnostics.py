@@ -206,6 +206,28 @@ def test_overflowing_inputs_are_refused(yi, vi, match, method):
         meta.rma(yi, vi, method=method)
 
 
+# Inputs a randomised property run found on a CI machine and here: before the fix the first
+# spun forever (a -inf Fisher step halved without end), the others escaped as LinAlgError,
+# ValueError (NaN at tau^2 = 0 inside Brent) and RuntimeError (Brent without convergence).
+@pytest.mark.parametrize(("yi", "vi", "method"), [
+    ([0.0, 0.0, 1.15e111], [1.0, 1.6933272785171634e308, 1.0], "REML"),
+    ([0.0, 0.0, 2.0], [1.0, 1.1125369292536007e-308, 1.1125369292536007e-308], "REML"),
+    ([0.0, 0.5, 2.0], [1.0, 1.1125369292536007e-308, 1.1125369292536007e-308], "PM"),
+    ([5.960673822349678e38] * 3, [1.4826, 1.4826, 1.4826], "REML"),
+])
+def test_degenerate_inputs_found_by_property_runs_are_refused_not_hung(yi, vi, method):
+    with pytest.raises(InputError):
+        meta.rma(yi, vi, method=method)
+
+
+def test_meta_regression_where_round_off_leaves_no_residual_information_is_refused():
+    # found by a property run: tr(P) = 0 divided a DL moment estimate (ZeroDivisionError)
+    with pytest.raises(InputError, match="tr\\(P\\)"):
+        meta.rma_mods([-1.1e-224, 0.0, 0.0, 0.0],
+                      [1.0, 9007199254740992.0, 3002399751580331.0, 1.0],
+                      {"x": [0.0, 0.0, 0.0, 1.0]}, method="DL")
+
+
 extreme = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 

@@ -159,7 +159,11 @@ def wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> WLS:
         beta = np.array([np.dot(w, y) / sw])
         return WLS(beta, np.array([[1.0 / sw]]), w, y - beta[0])
     Xw = X * w[:, None]
-    cov = np.linalg.inv(X.T @ Xw)
+    try:
+        cov = np.linalg.inv(X.T @ Xw)
+    except np.linalg.LinAlgError:
+        raise InputError("the moderators are collinear at these weights (X'WX is singular)"
+                         ) from None
     beta = cov @ (Xw.T @ y)
     return WLS(beta, cov, w, y - X @ beta)
 
@@ -180,7 +184,7 @@ def traces(fit: WLS, X: np.ndarray) -> tuple[float, float]:
 def reml_loglik(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
     fit = wls(y, v, X, tau2)
     k, p = X.shape
-    logdet = np.linalg.slogdet(np.linalg.inv(fit.cov))[1]
+    logdet = np.linalg.slogdet(X.T @ (X * fit.w[:, None]))[1]  # log|X'WX|, not inv(inv(.))
     return float(-0.5 * (k - p) * np.log(2 * np.pi) - 0.5 * np.sum(np.log(v + tau2))
                  - 0.5 * logdet - 0.5 * fit.rss)
 
@@ -194,6 +198,9 @@ def intercept(k: int) -> np.ndarray:
 def _tau2_dl(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     fit = wls(y, v, X, 0.0)
     tr_p, _ = traces(fit, X)
+    if not tr_p > 0:  # round-off on extreme variances can leave tr(P) at 0 (or NaN)
+        raise InputError(f"tau^2 estimation (DL): tr(P) is {tr_p}; the sampling variances are "
+                         "too different in size to compute with in double precision")
     return max(0.0, (fit.rss - (X.shape[0] - X.shape[1])) / tr_p)
 
 
@@ -215,8 +222,18 @@ def reml_score(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float
     return (float(py @ py) - tr_p) / tr_pp, tr_pp
 
 
+def _reml_step(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
+    """The Fisher scoring step, refused when not finite (an infinite step would make the step
+    halving spin forever; a NaN would end the iteration on a meaningless value)."""
+    step = reml_score(y, v, X, tau2)[0]
+    if not np.isfinite(step):
+        raise InputError(f"REML: the score is not finite at tau^2 = {tau2:.3g} "
+                         "(the estimates or variances are too extreme)")
+    return step
+
+
 def _tau2_reml(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
-    if reml_score(y, v, X, 0.0)[0] <= 0:
+    if _reml_step(y, v, X, 0.0) <= 0:
         return 0.0  # the restricted likelihood decreases from 0: the exact boundary estimate
     tau2 = max(0.0, _tau2_he(y, v, X))
     change, iteration = REML_THRESHOLD + 1, 0
@@ -226,7 +243,7 @@ def _tau2_reml(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
             # metafor stops with an error here; solve the score equation by Brent instead
             tau2 = _tau2_reml_brent(y, v, X)
             break
-        adj = reml_score(y, v, X, tau2)[0]
+        adj = _reml_step(y, v, X, tau2)
         while tau2 + adj < 0:  # step halving keeps tau2 >= 0
             adj /= 2
         tau2, change = tau2 + adj, abs(adj)
@@ -240,14 +257,24 @@ def _tau2_reml(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
 def _tau2_reml_brent(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     """Root of the REML score (positive at 0 when called) when Fisher scoring oscillates."""
     def score(tau2: float) -> float:
-        return reml_score(y, v, X, tau2)[0]
+        return _reml_step(y, v, X, tau2)
 
     hi = upper_bracket(score, max(1e-8, 2 * float(np.var(y))))
-    return float(optimize.brentq(score, 0.0, hi, xtol=EXACT_TOL, rtol=_RTOL))
+    return root_in(score, hi, "tau^2 estimation (REML)")
 
 
 def q_gen(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
     return wls(y, v, X, tau2).rss
+
+
+def root_in(f: Callable[[float], float], hi: float, what: str, tol: float = EXACT_TOL) -> float:
+    """The root of f on [0, hi] by Brent's method; an InputError where it cannot be found
+    (a NaN inside the bracket, or no convergence in 100 steps on numerically flat data)."""
+    try:
+        return float(optimize.brentq(f, 0.0, hi, xtol=tol, rtol=_RTOL))
+    except (RuntimeError, ValueError) as exc:
+        raise InputError(f"{what}: no root found ({exc}); the data may be degenerate or too "
+                         "extreme for double precision") from None
 
 
 def upper_bracket(f: Callable[[float], float], start: float) -> float:
@@ -297,7 +324,9 @@ def _tau2_pm(y: np.ndarray, v: np.ndarray, X: np.ndarray, tol: float = EXACT_TOL
         def excess(tau2: float) -> float:
             return q_gen(y, v, X, tau2) - target
 
-    if excess(0.0) <= 0:
+    at_zero = excess(0.0)
+    check_finite({"Q at tau^2 = 0": at_zero}, "tau^2 estimation (PM)")
+    if at_zero <= 0:
         return 0.0
     if intercept_only:
         root = _tau2_pm_newton(y, v, target)
@@ -305,7 +334,7 @@ def _tau2_pm(y: np.ndarray, v: np.ndarray, X: np.ndarray, tol: float = EXACT_TOL
             return root
     mad = 1.4826 * np.median(np.abs(y - np.median(y)))  # R's mad()
     hi = upper_bracket(excess, max(100.0, 10 * mad**2))  # metafor's tau2.max
-    return float(optimize.brentq(excess, 0.0, hi, xtol=tol, rtol=_RTOL))
+    return root_in(excess, hi, "tau^2 estimation (PM)", tol)
 
 
 def se_tau2(method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float

@@ -8,11 +8,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from mscfm.errors import InputError
 from mscfm.meta._core import (
-    _RTOL,
     EXACT_TOL,
     METAFOR_TOL,
     RATIO_MEASURES,
@@ -26,6 +25,7 @@ from mscfm.meta._core import (
     jsonable,
     labels_tuple,
     q_gen,
+    root_in,
     se_tau2,
     tau2_of,
     typical_variance,
@@ -236,7 +236,7 @@ def tau2_ci(result: MetaResult, level: float = 0.95, tol: float = EXACT_TOL) -> 
         if f(0.0) <= 0:
             return 0.0
         hi = upper_bracket(f, max(100.0, 10 * result.tau2))  # metafor's first interval
-        return float(optimize.brentq(f, 0.0, hi, xtol=tol, rtol=_RTOL))
+        return root_in(f, hi, "Q-profile CI for tau^2", tol)
 
     lb, ub = root(crit_hi), root(crit_lo)
     s2 = typical_variance(v)
