@@ -226,6 +226,10 @@ def test_meta_regression_where_round_off_leaves_no_residual_information_is_refus
         meta.rma_mods([-1.1e-224, 0.0, 0.0, 0.0],
                       [1.0, 9007199254740992.0, 3002399751580331.0, 1.0],
                       {"x": [0.0, 0.0, 0.0, 1.0]}, method="DL")
+    # and tr(PP) = 0 divided the REML Fisher step
+    with pytest.raises(InputError, match="REML"):
+        meta.rma_mods([0.0, 0.0, 4.0, 0.0], [102927852.0, 1423491490277840.0, 1.0, 1.0],
+                      {"x": [0.0, 1.0, 0.0, 1.0]}, method="REML")
 
 
 extreme = st.floats(allow_nan=False, allow_infinity=False, width=64)

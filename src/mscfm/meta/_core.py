@@ -168,7 +168,7 @@ def wls(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> WLS:
     return WLS(beta, cov, w, y - X @ beta)
 
 
-def traces(fit: WLS, X: np.ndarray) -> tuple[float, float]:
+def traces(fit: WLS, X: np.ndarray) -> tuple[np.float64, np.float64]:
     """tr(P) and tr(PP) in O(k p^2), without forming the k x k matrix P."""
     w = fit.w
     if X.shape[1] == 1 and np.all(X == 1.0):
@@ -178,7 +178,9 @@ def traces(fit: WLS, X: np.ndarray) -> tuple[float, float]:
     b3 = fit.cov @ (X.T @ (X * (w**3)[:, None]))
     tr_p = w.sum() - np.trace(b2)
     tr_pp = np.dot(w, w) - 2 * np.trace(b3) + np.trace(b2 @ b2)
-    return float(tr_p), float(tr_pp)
+    # numpy scalars, not floats: a division by a round-off zero gives inf (refused downstream
+    # as not finite) rather than a ZeroDivisionError
+    return np.float64(tr_p), np.float64(tr_pp)
 
 
 def reml_loglik(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
