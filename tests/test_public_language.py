@@ -17,12 +17,6 @@ from mscfm.language import Hit, count, internal_language, plural
 
 # Text written by others and shown as received (trial titles and conditions of the registry).
 VERBATIM_TABLES = {"registry.csv"}
-# The searches table (shown in chapter 05 and on its dataset page) is still being rewritten by
-# its owner: its checks are expected to fail until that work lands, and then must pass.
-PENDING_TABLES = {"searches.csv"}
-PENDING_PAGES = {"book/_executed/05_preclinical.html", "book/datasets/searches.html"}
-_PENDING = pytest.mark.xfail(strict=True, reason="text of the searches table, cleaned by its "
-                             "owner; remove this mark when it passes")
 SKIPPED_HTML = {"search.html", "genindex.html"}
 MAX_SHOWN = 25
 
@@ -80,27 +74,19 @@ def _html_pages(root: Path) -> list[Path]:
             if "_static" not in p.parts and p.name not in SKIPPED_HTML]
 
 
-def _html_hits(built_book: Path, pending: bool) -> list[Hit]:
+def _html_hits(built_book: Path) -> list[Hit]:
     root = html_dir(built_book)
-    pages = [p for p in _html_pages(root)
-             if (str(p.relative_to(root)) in PENDING_PAGES) == pending]
-    assert len(pages) >= (len(PENDING_PAGES) if pending else 10), f"pages missing under {root}"
+    pages = _html_pages(root)
+    assert len(pages) >= 10, f"pages missing under {root}"
     return [hit for page in pages
             for hit in internal_language(_visible_text(page), str(page.relative_to(root)))]
 
 
 def test_built_html_has_no_internal_language(built_book: Path) -> None:
-    hits = _html_hits(built_book, pending=False)
+    hits = _html_hits(built_book)
     assert not hits, _report(hits)
 
 
-@_PENDING
-def test_built_html_of_pages_being_rewritten_has_no_internal_language(built_book: Path) -> None:
-    hits = _html_hits(built_book, pending=True)
-    assert not hits, _report(hits)
-
-
-@_PENDING  # the PDF holds the pending pages too
 def test_pdf_text_has_no_internal_language(built_book: Path) -> None:
     if shutil.which("pdftotext") is None:
         pytest.fail("pdftotext not found: run `sudo bash scripts/system-deps.sh all`")
@@ -139,15 +125,11 @@ def _descriptions(node: object, where: str) -> list[tuple[str, str]]:
     return [(where, node)] if isinstance(node, str) else []
 
 
-def _data_texts(project_root: Path, pending: bool) -> list[tuple[str, str]]:
+def _data_texts(project_root: Path) -> list[tuple[str, str]]:
     data = project_root / "data"
-    texts = [(where, text) for where, text in _data_cells(data)
-             if (where.split(" row ")[0] in PENDING_TABLES) == pending]
+    texts = list(_data_cells(data))
     for path in [data / "datapackage.json", *sorted((data / "schema").glob("*.json"))]:
-        if (path.name.replace(".schema.json", ".csv") in PENDING_TABLES) == pending:
-            texts += _descriptions(json.loads(path.read_text(encoding="utf-8")), path.name)
-    if pending:
-        return texts
+        texts += _descriptions(json.loads(path.read_text(encoding="utf-8")), path.name)
     texts.append(("references.bib", (project_root / "references.bib").read_text(encoding="utf-8")))
     texts += [(str(p.relative_to(project_root)), p.read_text(encoding="utf-8"))
               for p in sorted(data.glob("*.md"))]
@@ -155,15 +137,8 @@ def _data_texts(project_root: Path, pending: bool) -> list[tuple[str, str]]:
 
 
 def test_data_notes_have_no_internal_language(project_root: Path) -> None:
-    texts = _data_texts(project_root, pending=False)
+    texts = _data_texts(project_root)
     assert len(texts) > 1000, f"only {len(texts)} data texts found: is data/ complete?"
     hits = [hit for where, text in texts for hit in internal_language(text, where)]
     assert not hits, _report(hits)
 
-
-@_PENDING
-def test_data_notes_being_rewritten_have_no_internal_language(project_root: Path) -> None:
-    texts = _data_texts(project_root, pending=True)
-    assert texts, "no text in the pending tables"
-    hits = [hit for where, text in texts for hit in internal_language(text, where)]
-    assert not hits, _report(hits)
