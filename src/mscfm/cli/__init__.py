@@ -21,6 +21,7 @@ COMMANDS = {
     "meta": "meta",
     "derive-registry": "registry",
     "refresh-registry": "refresh",
+    "search-literature": "literature",
     "sweep": "sweep",
     "bundle": "bundle",
     "check-article": "article",
