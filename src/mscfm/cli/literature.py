@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="strategy ids to run (default: every PubMed and Europe PMC row)")
     parser.add_argument("--max-pages", type=int, default=None, metavar="N",
                         help="stop each strategy after N pages of records")
+    parser.add_argument("--page-size", type=int, default=None, metavar="N",
+                        help="records per request (default: 200 for PubMed, 1000 for Europe PMC)")
     parser.add_argument("--previous", type=Path, default=None, metavar="TABLE",
                         help="records table to compare with (default: the newest "
                              "data/literature_<date>.csv)")
@@ -44,11 +46,14 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out or paths.data_dir()
     if args.max_pages is not None and args.max_pages < 1:
         raise literature.LiteratureError(f"--max-pages must be at least 1, got {args.max_pages}")
+    if args.page_size is not None and not 1 <= args.page_size <= 1000:
+        raise literature.LiteratureError(f"--page-size must be 1-1000, got {args.page_size}")
     strategies = literature.load_strategies(out_dir, args.strategies)
     client = make_client()
     try:
         result = literature.search_literature(out_dir, strategies, client,
-                                              max_pages=args.max_pages, previous=args.previous)
+                                              max_pages=args.max_pages, page_size=args.page_size,
+                                              previous=args.previous)
     finally:
         client.close()
     print(result.report, end="")

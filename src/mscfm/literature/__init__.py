@@ -93,9 +93,12 @@ def search_literature(
     today: dt.date | None = None,
     *,
     max_pages: int | None = None,
+    page_size: int | None = None,
     previous: Path | None = None,
 ) -> SearchResult:
-    """Run ``strategies``; write the raw answers, the dated records table and the diff report."""
+    """Run ``strategies``; write the raw answers, the dated records table and the diff report.
+
+    ``page_size`` (records per request) defaults to each service's own default."""
     today = today or dt.date.today()
     folder = raw_dir(out_dir, today)
     counts: dict[str, tuple[int, int]] = {}
@@ -103,8 +106,9 @@ def search_literature(
     for strategy in strategies:
         hits, fetched = 0, 0
         try:
+            sized = {"page_size": page_size} if page_size else {}
             for name, answer, records in RUNNERS[strategy.database](
-                    client, strategy.query, max_pages=max_pages):
+                    client, strategy.query, max_pages=max_pages, **sized):
                 save_answer(folder / strategy.id, name, answer)
                 hits = _hits(strategy.database, name, answer.body) or hits
                 for record in records:
