@@ -3,6 +3,13 @@
 All HTTP goes through ``httpx.MockTransport`` and the hand-made recordings in
 ``tests/fixtures/ctgov_v2`` (see the README there); ``sleep`` and the clock are fakes, so nothing
 waits and nothing touches the network.
+
+The shape of those recordings is checked against a real API v2 answer: a ``GET /api/v2/studies``
+page of 10 studies (2 with results) recorded in the public repository Nick-Joseph/capybara,
+``lib/services/dummydatat.dart``, commit 3491a90f17c56e280c91985b3e60d23a2430122c. Its leaf paths
+and JSON types (no values) are in ``tests/fixtures/ctgov_v2/real_v2_paths.txt``;
+``test_fixture_fields_have_the_shape_of_a_real_v2_answer`` requires every path of the fixtures to
+be one of them.
 """
 
 from __future__ import annotations
@@ -475,3 +482,28 @@ def test_search_terms_are_the_snapshots():
         "mesenchymal umbilical cord",
     )
     assert len(set(map(refresh.term_slug, refresh.SEARCH_TERMS))) == len(refresh.SEARCH_TERMS)
+
+
+def _leaf_paths(node: object, prefix: str = "") -> set[str]:
+    """``module.field[].leaf: type`` for every leaf of a JSON value."""
+    if isinstance(node, dict):
+        return {p for key, value in node.items() for p in _leaf_paths(value, f"{prefix}.{key}")}
+    if isinstance(node, list):
+        return {p for value in node for p in _leaf_paths(value, f"{prefix}[]")}
+    kind = {bool: "boolean", int: "integer", float: "number", str: "string"}[type(node)]
+    return {f"{prefix.lstrip('.')}: {kind}"}
+
+
+def test_fixture_fields_have_the_shape_of_a_real_v2_answer():
+    lines = (FIXTURES / "real_v2_paths.txt").read_text(encoding="utf-8").splitlines()
+    real = {line for line in lines if line and not line.startswith("#")}
+    assert len(real) > 200 and "protocolSection.identificationModule.nctId: string" in real
+    pages = sorted(FIXTURES.glob("*/page-*.json"))
+    fixture_paths = {p for page in pages
+                     for study in json.loads(page.read_text(encoding="utf-8"))["studies"]
+                     for p in _leaf_paths(study)}
+    assert len(fixture_paths) > 60
+    misshaped = sorted(fixture_paths - real)
+    assert not misshaped, f"fixture fields not in a real v2 answer (name or type): {misshaped}"
+    for page in pages:  # top level: studies and, except on the last page, nextPageToken
+        assert set(json.loads(page.read_text(encoding="utf-8"))) <= {"studies", "nextPageToken"}
