@@ -121,7 +121,7 @@ def test_pubmed_max_pages_stops_early() -> None:
 
 def test_europepmc_pages_with_cursor_mark_until_it_repeats() -> None:
     recorder = Recorder()
-    pages = list(europepmc.search(make_client(recorder), "q", page_size=3))
+    pages = list(europepmc.search(make_client(recorder), "q", page_size=3, max_pages=5))
     assert [r.url.params["cursorMark"] for r in recorder.requests] == ["*", "AoIIFixtureMark1"]
     assert {r.url.params["format"] for r in recorder.requests} == {"json"}
     assert {r.url.params["resultType"] for r in recorder.requests} == {"core"}
