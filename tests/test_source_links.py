@@ -48,3 +48,13 @@ def test_chapter_tables_link_their_source_cells(built_book: Path) -> None:
                 if not (td.a and _ENTRY.search(td.a.get("href", ""))
                         and _ENTRY.search(td.a["href"])[1] in entries)]
     assert not unlinked, f"source cells without a working link: {unlinked[:10]}"
+
+
+def test_query_strings_are_shown_verbatim(built_book: Path) -> None:
+    """A reader copies a query into a search box: straight quotes stay straight."""
+    page = _soup(built_book, "book/datasets/strategies.html")
+    text = " ".join(cell.get_text() for cell in page.select("table.mscfm-rows td"))
+    with (built_book / "data" / "strategies.csv").open(encoding="utf-8", newline="") as f:
+        queries = [row["query"] for row in csv.DictReader(f)]
+    missing = [q[:60] for q in queries if q not in text]
+    assert not missing and "\u201c" not in text, f"queries not shown as written: {missing}"

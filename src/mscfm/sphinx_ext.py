@@ -186,6 +186,11 @@ def link_table_sources(app, doctree, docname: str) -> None:
                 node.rawsource = new
 
 
+# Columns shown exactly as stored: a query string is copied into a search box, so its straight
+# quotes must not become typographic ones.
+VERBATIM_COLUMNS = frozenset({"query"})
+
+
 class DataRows(SphinxDirective):
     """The rows of a curated table, one anchor per row (``<table>-<id>``, for ``{ref}`` links
     from the chapters) and the source of each row linked to the reference list::
@@ -242,6 +247,8 @@ class DataRows(SphinxDirective):
             paragraph += nodes.inline("", source_label(value), mscfm_key=value)
         else:
             paragraph += nodes.Text(value)
+            if column in VERBATIM_COLUMNS:  # Sphinx's is_smartquotable() honours this flag
+                paragraph["support_smartquotes"] = False
         return paragraph
 
 
