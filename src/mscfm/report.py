@@ -33,6 +33,7 @@ TEXT_WIDTH_CHARS = 122
 LINE_CHARS = 110  # what a table may use: a margin for the estimate's error
 COLUMN_GAP_CHARS = 3.5  # \tabcolsep on both sides of a column (2 x 6 pt)
 _LINKABLE = re.compile(r"[a-z0-9_-]+")  # bibliography keys, safe in a class name and in LaTeX
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Characters much narrower or wider than an average lower-case letter, with their width.
 _CHAR_WIDTHS = {**dict.fromkeys("ijlt.,;:'|!()[] ", 0.6), **dict.fromkeys("mw", 1.7),
                 **dict.fromkeys("MW%", 2.2)}
@@ -66,6 +67,7 @@ class Table:
         precision: int = DEFAULT_PRECISION,
         formats: Mapping[str, str] | None = None,
         cite: Mapping[str, Sequence[str]] | None = None,
+        colours: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.frame = frame.reset_index(drop=True)
         self.precision = precision
@@ -76,6 +78,16 @@ class Table:
         for column, keys in self.cite.items():
             if column not in self.frame or len(keys) != len(self.frame):
                 raise ValueError(f"cite: column {column!r} must be shown and have one key per row")
+        # column -> background of each row's cell (#RRGGBB, "" for none), in HTML and the PDF
+        self.colours = {column: [str(c) for c in values] for column, values in
+                        (colours or {}).items()}
+        for column, values in self.colours.items():
+            if column not in self.frame or len(values) != len(self.frame):
+                raise ValueError(f"colours: column {column!r} must be shown and have one colour "
+                                 "per row")
+            bad = [c for c in values if c and not _COLOUR.fullmatch(c)]
+            if bad:
+                raise ValueError(f"colours: column {column!r}: {bad[0]!r} is not #RRGGBB")
 
     def _styler(self, escape: str):
         # A content-derived id instead of pandas' random one keeps outputs reproducible (nbval).
@@ -92,6 +104,12 @@ class Table:
             else:
                 styler = styler.apply(lambda _col, keys=keys: [
                     f"mscfmcite:{{{k}}}--rwrap;" if k else "" for k in keys], subset=[column])
+        for column, values in self.colours.items():
+            if escape == "html":  # dark text on the light tint, whatever the page's theme
+                css = [f"background-color: {c}; color: #000000" if c else "" for c in values]
+            else:  # colortbl, which Sphinx's LaTeX loads
+                css = [f"cellcolor:[HTML]{{{c[1:]}}};" if c else "" for c in values]
+            styler = styler.apply(lambda _col, css=css: css, subset=[column])
         return styler
 
     def _repr_html_(self) -> str:
@@ -217,19 +235,24 @@ def table(
     precision: int = DEFAULT_PRECISION,
     formats: Mapping[str, str] | None = None,
     cite: Mapping[str, str] | None = None,
+    colours: Mapping[str, str] | None = None,
 ) -> Table:
     """Select, rename and format columns for display.
 
     `cite` maps a shown column (by its name in `frame`) to the column of `frame` that holds each
     row's bibliography key: that cell links to the entry in the reference list, for example
     ``cite={"study": "source"}`` shows 'Heidari 2017' linked to ``heidari2017prevalence``.
+    `colours` maps a shown column to the column of `frame` that holds each row's background
+    colour for that cell (#RRGGBB, or empty), for example ``colours={"verdict": "colour"}``.
     """
     shown = frame.loc[:, list(columns)] if columns is not None else frame
     keys = {column: list(frame[key]) for column, key in (cite or {}).items()}
+    tints = {column: list(frame[key]) for column, key in (colours or {}).items()}
     if rename:
         shown = shown.rename(columns=dict(rename))
         keys = {rename.get(column, column): values for column, values in keys.items()}
-    return Table(shown, precision=precision, formats=formats, cite=keys)
+        tints = {rename.get(column, column): values for column, values in tints.items()}
+    return Table(shown, precision=precision, formats=formats, cite=keys, colours=tints)
 
 
 def glue_number(name: str, value: Any) -> None:

@@ -94,7 +94,8 @@ def _add_tag(tags: list[str], tag: str) -> None:
 
 
 def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
-    """Hide the parameter cells and insert a 'Parameters used' table after the title cell."""
+    """Hide the parameter cells and insert a 'Parameters used' table after the title cell (at
+    the end when the notebook's metadata says ``"mscfm": {"parameters_box": "end"}``)."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -110,7 +111,9 @@ def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
     table.metadata["tags"] = [PARAMS_MARKER]
     table.id = PARAMS_MARKER
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-    nb.cells.insert(first_md + 1, table)
+    # A page that opens with its findings (the book's root) asks for the box at its end.
+    at_end = nb.metadata.get("mscfm", {}).get("parameters_box") == "end"
+    nb.cells.insert(len(nb.cells) if at_end else first_md + 1, table)
     # Timestamps and durations would make every executed copy differ; they are not content.
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
