@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup
 from minibook import html_dir, pdf_path
 
 from mscfm.language import Hit, count, internal_language, plural
+from mscfm.pipeline.toc import toc_files
 
 # Text written by others and shown as received (trial titles and conditions of the registry).
 VERBATIM_TABLES = {"registry.csv"}
@@ -84,6 +85,14 @@ def _html_hits(built_book: Path) -> list[Hit]:
 
 def test_built_html_has_no_internal_language(built_book: Path) -> None:
     hits = _html_hits(built_book)
+    assert not hits, _report(hits)
+
+
+def test_landing_page_is_checked_and_clean(built_book: Path) -> None:
+    root = html_dir(built_book)
+    landing = root / f"{toc_files(built_book)[0]}.html"
+    assert landing in _html_pages(root)
+    hits = internal_language(_visible_text(landing), str(landing.relative_to(root)))
     assert not hits, _report(hits)
 
 

@@ -48,9 +48,10 @@ def _check_verdicts(verdicts: Sequence[str]) -> None:
 
 
 def verdict_label(verdict: str) -> str:
-    """The verdict as the key findings show it: its symbol, then its word ("? insufficient")."""
+    """The verdict as the key findings show it: its symbol, a no-break space (the two never
+    part at a line end), then its word ("? insufficient")."""
     _check_verdicts([verdict])
-    return f"{VERDICT_MARKS[verdict]} {verdict}"
+    return f"{VERDICT_MARKS[verdict]}\u00a0{verdict}"
 
 
 def tint(colour: str, share: float = TINT) -> str:
