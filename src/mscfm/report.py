@@ -105,8 +105,10 @@ class Table:
                 styler = styler.apply(lambda _col, keys=keys: [
                     f"mscfmcite:{{{k}}}--rwrap;" if k else "" for k in keys], subset=[column])
         for column, values in self.colours.items():
-            if escape == "html":  # dark text on the light tint, whatever the page's theme
-                css = [f"background-color: {c}; color: #000000" if c else "" for c in values]
+            if escape == "html":  # dark text on the light tint, whatever the page's theme;
+                # a coloured cell holds a short label, kept on one line
+                css = [f"background-color: {c}; color: #000000; white-space: nowrap" if c else ""
+                       for c in values]
             else:  # colortbl, which Sphinx's LaTeX loads
                 css = [f"cellcolor:[HTML]{{{c[1:]}}};" if c else "" for c in values]
             styler = styler.apply(lambda _col, css=css: css, subset=[column])
