@@ -1,0 +1,160 @@
+"""Screening decisions (``data/screening.csv``) and the PRISMA 2020 flow counted from them.
+
+One row per record and review question. The flow diagram's boxes are counts of these rows (and,
+for the archive searches, of the hits in ``data/searches.csv``), never typed numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from mscfm.errors import DataError
+
+QUESTIONS: dict[str, str] = {
+    "fm": "MSC-type treatments in fibromyalgia (people or animal models)",
+    "chronic_pain": "MSC trials in other chronic pain conditions (the nearest evidence)",
+}
+DECISIONS = ("included", "excluded", "not relevant", "duplicate")
+SOURCE_LABELS: dict[str, str] = {
+    "registry": "ClinicalTrials.gov snapshot (October 2022)",
+    "archive searches": "searches of an archive of public web pages",
+    "publications": "publications of registered trials",
+    "meta-analyses": "published meta-analyses",
+}
+SEARCH_GROUP = "archive searches"
+# Scopes of searches.csv that ask the fibromyalgia question (the archive searches of its flow).
+FM_SCOPES = ("clinical FM", "clinical FM / registry", "preclinical FM model")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The boxes of one PRISMA 2020 flow diagram."""
+
+    question: str
+    identified: dict[str, int]  # source group -> records identified
+    duplicates: int  # records removed before screening (the same record or study again)
+    screened: int
+    not_relevant: int  # excluded on the record's own fields
+    assessed: int  # reports assessed for eligibility
+    excluded: dict[str, int]  # reason -> reports excluded
+    included: dict[str, int]  # kind of study -> studies included
+    unreadable: int = 0  # included studies whose results could not be read
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_identified(self) -> int:
+        return sum(self.identified.values())
+
+    @property
+    def n_excluded(self) -> int:
+        return sum(self.excluded.values())
+
+    @property
+    def n_included(self) -> int:
+        return sum(self.included.values())
+
+    def check(self) -> None:
+        """The boxes add up: identified - duplicates = screened = not relevant + assessed, and
+        assessed = excluded + included records."""
+        if self.n_identified - self.duplicates != self.screened:
+            raise DataError(f"flow {self.question}: identified {self.n_identified} - duplicates "
+                            f"{self.duplicates} != screened {self.screened}")
+        if self.screened - self.not_relevant != self.assessed:
+            raise DataError(f"flow {self.question}: screened - not relevant != assessed")
+
+
+def search_ids(cell: str) -> list[str]:
+    """'S20; S21' -> ['S20', 'S21']; other wordings (the registry snapshot) -> []."""
+    parts = [part.strip() for part in str(cell).split(";")]
+    return [part for part in parts if part.startswith("S") and part[1:].isdigit()]
+
+
+def search_hits(screening: pd.DataFrame, searches: pd.DataFrame, question: str) -> int:
+    """Relevant hits of the searches named by the question's archive-search rows (a record
+    found by six searches is six hits and one record)."""
+    rows = screening[(screening["question"] == question)
+                     & (screening["source_group"] == SEARCH_GROUP)]
+    named = sorted({sid for cell in rows["identified_by"] for sid in search_ids(cell)})
+    unknown = sorted(set(named) - set(searches["id"]))
+    if unknown:
+        raise DataError(f"screening.csv: identified_by names searches not in searches.csv: "
+                        f"{', '.join(unknown)}")
+    return int(searches.set_index("id").loc[named, "n_relevant"].sum()) if named else 0
+
+
+def _kind(row: pd.Series, designs: pd.Series) -> str:
+    if row["source_group"] == "meta-analyses":
+        return "published meta-analyses"
+    if row["record_table"] == "preclinical":
+        return "animal studies"
+    design = designs.get(row["study_id"], "")
+    return "randomised trials" if design == "RCT" else "non-randomised studies"
+
+
+def flow(screening: pd.DataFrame, searches: pd.DataFrame, studies: pd.DataFrame,
+         question: str) -> Flow:
+    """Count the PRISMA boxes of one question from the screening table."""
+    if question not in QUESTIONS:
+        raise DataError(f"unknown review question {question!r}; expected one of "
+                        f"{', '.join(QUESTIONS)}")
+    rows = screening[screening["question"] == question].fillna("")
+    identified = {group: int((rows["source_group"] == group).sum())
+                  for group in SOURCE_LABELS if (rows["source_group"] == group).any()}
+    if SEARCH_GROUP in identified:
+        identified[SEARCH_GROUP] = search_hits(screening, searches, question)
+    kept = rows[rows["decision"] != "duplicate"]
+    duplicates = sum(identified.values()) - len(kept)
+    not_relevant = int((kept["decision"] == "not relevant").sum())
+    excluded = kept[kept["decision"] == "excluded"]["reason"].value_counts()
+    included = kept[kept["decision"] == "included"]
+    designs = studies.set_index("id")["design"]
+    kinds = included.assign(kind=included.apply(_kind, axis=1, designs=designs))
+    # a study with two included records (registry and publication) counts once
+    kinds = kinds.assign(unit=kinds["study_id"].where(kinds["study_id"].astype(bool),
+                                                      kinds["record"]))
+    by_kind = kinds.drop_duplicates("unit")["kind"].value_counts()
+    unreadable = int(included["note"].str.startswith("results not readable").sum())
+    result = Flow(question=question, identified=identified, duplicates=duplicates,
+                  screened=len(kept), not_relevant=not_relevant,
+                  assessed=len(kept) - not_relevant,
+                  excluded={str(k): int(v) for k, v in excluded.items()},
+                  included={str(k): int(v) for k, v in by_kind.items()},
+                  unreadable=unreadable)
+    result.check()
+    return result
+
+
+def flow_table(result: Flow) -> pd.DataFrame:
+    """The boxes of a flow diagram as rows (box, count), in reading order."""
+    rows = [(f"Records identified: {SOURCE_LABELS[g]}", n) for g, n in result.identified.items()]
+    rows += [("Duplicate records removed", result.duplicates),
+             ("Records screened", result.screened),
+             ("Records excluded on their own fields (not relevant)", result.not_relevant),
+             ("Reports assessed for eligibility", result.assessed)]
+    rows += [(f"Reports excluded: {reason}", n) for reason, n in result.excluded.items()]
+    rows += [(f"Included: {kind}", n) for kind, n in result.included.items()]
+    return pd.DataFrame(rows, columns=["box", "count"])
+
+
+def unscreened(screening: pd.DataFrame, registry: pd.DataFrame, question: str) -> list[str]:
+    """Registry records with no screening row for the question: what a refreshed registry
+    table brings in that nobody has screened yet."""
+    done = set(screening.loc[screening["question"] == question, "record"])
+    return sorted(set(registry["nct_id"]) - done)
+
+
+def unscreened_searches(screening: pd.DataFrame, searches: pd.DataFrame) -> list[str]:
+    """Fibromyalgia searches that found relevant records none of which has a screening row."""
+    named = {sid for cell in screening["identified_by"].fillna("") for sid in search_ids(cell)}
+    asks = searches["scope"].isin(FM_SCOPES) & (searches["n_relevant"] > 0)
+    return sorted(set(searches.loc[asks, "id"]) - named)
+
+
+def excluded_reports(screening: pd.DataFrame, question: str) -> pd.DataFrame:
+    """Reports assessed and excluded, with the reason (the excluded-studies table)."""
+    rows = screening[(screening["question"] == question)
+                     & (screening["decision"] == "excluded")].fillna("")
+    return rows.loc[:, ["id", "record", "reason", "note", "source", "locator"]].reset_index(
+        drop=True)
