@@ -18,9 +18,9 @@ QUESTIONS: dict[str, str] = {
 }
 DECISIONS = ("included", "excluded", "not relevant", "duplicate")
 SOURCE_LABELS: dict[str, str] = {
-    "registry": "ClinicalTrials.gov snapshot (October 2022)",
-    "archive searches": "searches of an archive of public web pages",
-    "publications": "publications of registered trials",
+    "registry": "ClinicalTrials.gov snapshot, Oct 2022",
+    "archive searches": "searches of a web-page archive",
+    "publications": "publications of trials",
     "meta-analyses": "published meta-analyses",
 }
 SEARCH_GROUP = "archive searches"
@@ -115,12 +115,17 @@ def flow(screening: pd.DataFrame, searches: pd.DataFrame, studies: pd.DataFrame,
     kinds = kinds.assign(unit=kinds["study_id"].where(kinds["study_id"].astype(bool),
                                                       kinds["record"]))
     by_kind = kinds.drop_duplicates("unit")["kind"].value_counts()
+    included_counts = {str(k): int(v) for k, v in by_kind.items()}
+    if question == "fm":  # the question's first answer: how many studies in people
+        clinical = sum(included_counts.pop(kind, 0)
+                       for kind in ("randomised trials", "non-randomised studies"))
+        included_counts = {"studies in people with fibromyalgia": clinical, **included_counts}
     unreadable = int(included["note"].str.startswith("results not readable").sum())
     result = Flow(question=question, identified=identified, duplicates=duplicates,
                   screened=len(kept), not_relevant=not_relevant,
                   assessed=len(kept) - not_relevant,
                   excluded={str(k): int(v) for k, v in excluded.items()},
-                  included={str(k): int(v) for k, v in by_kind.items()},
+                  included=included_counts,
                   unreadable=unreadable)
     result.check()
     return result
