@@ -174,3 +174,16 @@ def certainty_citations(certainty: pd.DataFrame, rob: pd.DataFrame) -> pd.DataFr
                             + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
         rows.append({"id": row.id, "claim_id": row.claim_id, "rob_rows": ", ".join(ids)})
     return pd.DataFrame(rows, columns=["id", "claim_id", "rob_rows"])
+
+
+def overall_counts(rob: pd.DataFrame, tool: str) -> dict[str, int]:
+    """How many studies reach each overall judgment of one tool."""
+    counts = matrix(rob, tool)["overall"].value_counts()
+    return {judgment: int(counts.get(judgment, 0)) for judgment in JUDGMENTS[tool]}
+
+
+def domain_table(rob: pd.DataFrame) -> pd.DataFrame:
+    """Every judgment with its domain name, for the chapter's full table."""
+    names = [DOMAINS[tool][domain] for tool, domain in zip(rob["tool"], rob["domain"],
+                                                           strict=True)]
+    return rob.assign(domain_name=names)

@@ -163,3 +163,23 @@ def excluded_reports(screening: pd.DataFrame, question: str) -> pd.DataFrame:
                      & (screening["decision"] == "excluded")].fillna("")
     return rows.loc[:, ["id", "record", "reason", "note", "source", "locator"]].reset_index(
         drop=True)
+
+
+def boxes(result: Flow) -> dict[str, object]:
+    """The flow's boxes in the form `mscfm.plots.review.prisma_flow` draws, sources named."""
+    return {"identified": {SOURCE_LABELS[g]: n for g, n in result.identified.items()},
+            "duplicates": result.duplicates, "screened": result.screened,
+            "not_relevant": result.not_relevant, "assessed": result.assessed,
+            "excluded": dict(result.excluded), "included": dict(result.included)}
+
+
+def key_numbers(result: Flow, prefix: str) -> dict[str, int]:
+    """Named counts of one flow for the prose (prefix_identified, prefix_screened, ...)."""
+    counts = {"identified": result.n_identified, "duplicates": result.duplicates,
+              "screened": result.screened, "not_relevant": result.not_relevant,
+              "assessed": result.assessed, "excluded": result.n_excluded,
+              "included": result.n_included, "unreadable": result.unreadable}
+    numbers = {f"{prefix}_{name}": n for name, n in counts.items()}
+    numbers.update({f"{prefix}_from_{g.replace(' ', '_').replace('-', '_')}": n
+                    for g, n in result.identified.items()})
+    return numbers
