@@ -121,7 +121,7 @@ def traffic_light(matrix: pd.DataFrame, tool: str,
     if matrix.empty:
         raise ValueError("traffic_light: no studies to plot")
     n_rows, n_cols = matrix.shape
-    fig, ax = new_figure(height=1.3 + 0.27 * n_rows)
+    fig, ax = new_figure(height=1.4 + 0.27 * n_rows)
     for i, (_study, values) in enumerate(matrix.iterrows()):
         for j, judgment in enumerate(values):
             colour, symbol, _ = JUDGMENT_STYLE[judgment]
@@ -129,7 +129,7 @@ def traffic_light(matrix: pd.DataFrame, tool: str,
             ax.text(j, i, symbol, ha="center", va="center", fontsize=9, fontweight="bold",
                     zorder=3)
     ax.set_xticks(range(n_cols), [str(c) if c != "overall" else "Overall"
-                                  for c in matrix.columns])
+                                  for c in matrix.columns], fontsize=7)
     ax.set_yticks(range(n_rows), list(matrix.index))
     ax.set_xlim(-0.6, n_cols - 0.4)
     ax.set_ylim(n_rows - 0.5, -0.5)
@@ -161,7 +161,7 @@ def summary_bars(shares: Mapping[str, pd.DataFrame]) -> Figure:
     if not shares:
         raise ValueError("summary_bars: no tools to plot")
     heights = [len(frame.index) for frame in shares.values()]
-    fig, axes = new_figure(height=1.0 + 0.3 * sum(heights) + 0.5 * len(shares),
+    fig, axes = new_figure(height=0.8 + 0.22 * sum(heights) + 0.5 * len(shares),
                            nrows=len(shares), gridspec_kw={"height_ratios": heights},
                            squeeze=False)
     parts = []
