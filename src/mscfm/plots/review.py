@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from mscfm.language import count
 from mscfm.plots.style import FULL_WIDTH_IN, OKABE_ITO, new_figure, set_alt_text
 
 # judgment -> (colour, symbol in the traffic light, hatch in the bars)
@@ -148,8 +149,8 @@ def traffic_light(matrix: pd.DataFrame, tool: str,
     if legend_names:
         ax.set_xlabel(_wrap(legend_names, 110).replace("\n    ", "\n"), fontsize=7)
     counts = {j: int((matrix == j).to_numpy().sum()) for j in seen}
-    set_alt_text(fig, f"Traffic-light chart of {tool} judgments for {n_rows} studies "
-                      f"(rows) across {n_cols} columns of domains"
+    set_alt_text(fig, f"Traffic-light chart of {tool} judgments for {count(n_rows, 'study')} "
+                      f"(rows) across {count(n_cols, 'column')} of domains"
                       + (" and overall" if "overall" in matrix.columns else "")
                       + ": " + ", ".join(f"{j} {n}" for j, n in counts.items()) + ".")
     return fig
