@@ -28,8 +28,8 @@ from mscfm.errors import DataError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "datapkg"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-EXPECTED_TABLES = ("claims", "claim_evidence", "certainty", "searches", "strategies", "preclinical",
-                   "products",
+EXPECTED_TABLES = ("claims", "claim_evidence", "certainty", "searches", "strategies", "screening",
+                   "risk_of_bias", "amstar", "preclinical", "products",
                    "regulatory", "costs", "studies", "outcomes", "pooled", "instruments",
                    "registry", "benchmark", "article", "article_sentences", "references")
 
