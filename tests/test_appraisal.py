@@ -23,11 +23,19 @@ from mscfm.plots.style import alt_text
 
 
 def _screen(rows: list[tuple[str, ...]]) -> pd.DataFrame:
-    """(question, record, record_table, source_group, identified_by, study_id, decision,
-    reason, note) rows."""
-    columns = ["question", "record", "record_table", "source_group", "identified_by",
-               "study_id", "decision", "reason", "note"]
-    frame = pd.DataFrame(rows, columns=columns)
+    """The screening table (one row per record, a decision per question) from (question,
+    record, record_table, source_group, identified_by, study_id, decision, reason, note)
+    tuples."""
+    wide: dict[str, dict[str, str]] = {}
+    for question, record, table, group, found_by, study, decision, reason, note in rows:
+        row = wide.setdefault(record, {
+            "record": record, "record_table": table, "source_group": group,
+            "identified_by": found_by, "study_id": study, "note": note,
+            "fm_decision": "", "fm_reason": "", "cp_decision": "", "cp_reason": ""})
+        prefix = screening.PREFIX[question]
+        row[f"{prefix}_decision"], row[f"{prefix}_reason"] = decision, reason
+        row["study_id"] = row["study_id"] or study
+    frame = pd.DataFrame(list(wide.values()))
     return frame.assign(id=[f"SC{i:04d}" for i in range(1, len(frame) + 1)], source="x",
                         locator="y")
 
@@ -79,8 +87,11 @@ def test_flow_names_an_unknown_question_and_an_unknown_search() -> None:
     with pytest.raises(DataError, match="unknown review question"):
         screening.flow(SCREEN, SEARCHES, STUDIES, "asthma")
     broken = SCREEN.copy()
-    broken.loc[2, "identified_by"] = "S99"
+    broken.loc[broken["record"] == "P1", "identified_by"] = "S99"
     with pytest.raises(DataError, match="S99"):
+        screening.flow(broken, SEARCHES, STUDIES, "fm")
+    broken = SCREEN.assign(fm_reason=SCREEN["fm_reason"].where(SCREEN["record"] != "P2", ""))
+    with pytest.raises(DataError, match="record P2: fm_decision and fm_reason"):
         screening.flow(broken, SEARCHES, STUDIES, "fm")
 
 
@@ -219,9 +230,10 @@ def tables() -> dict[str, pd.DataFrame]:
 
 
 def test_real_flows_add_up_and_equal_the_tables(tables: dict[str, pd.DataFrame]) -> None:
-    s = tables["screening"]
+    wide = tables["screening"]
+    s = screening.as_long(wide)
     for question in screening.QUESTIONS:
-        flow = screening.flow(s, tables["searches"], tables["studies"], question)
+        flow = screening.flow(wide, tables["searches"], tables["studies"], question)
         rows = s[s["question"] == question]
         kept = rows[rows["decision"] != "duplicate"]
         assert flow.identified["registry"] == len(tables["registry"])
@@ -229,27 +241,29 @@ def test_real_flows_add_up_and_equal_the_tables(tables: dict[str, pd.DataFrame])
         assert flow.not_relevant == (kept["decision"] == "not relevant").sum()
         assert flow.n_excluded == (kept["decision"] == "excluded").sum()
         assert flow.assessed == flow.n_excluded + (kept["decision"] == "included").sum()
-    fm = screening.flow(s, tables["searches"], tables["studies"], "fm")
+    fm = screening.flow(wide, tables["searches"], tables["studies"], "fm")
     assert fm.included["studies in people with fibromyalgia"] == 0
     assert fm.excluded["fibromyalgia only an exclusion criterion"] == \
         (tables["registry"]["fm_mention"] == "eligibility").sum()
     assert fm.identified["archive searches"] == tables["searches"].set_index("id").loc[
-        sorted({i for c in s["identified_by"] for i in screening.search_ids(c)}),
+        sorted({i for c in s.loc[s["question"] == "fm", "identified_by"]
+                for i in screening.search_ids(c)}),
         "n_relevant"].sum()
-    cp = screening.flow(s, tables["searches"], tables["studies"], "chronic_pain")
+    cp = screening.flow(wide, tables["searches"], tables["studies"], "chronic_pain")
     designs = tables["studies"]["design"]
     assert cp.included["randomised trials"] == (designs == "RCT").sum()
     assert cp.included["non-randomised studies"] == (designs != "RCT").sum()
 
 
 def test_every_record_is_screened_once_per_question(tables: dict[str, pd.DataFrame]) -> None:
-    s = tables["screening"]
+    wide = tables["screening"]
+    s = screening.as_long(wide)
     assert not s.duplicated(["question", "record"]).any()
     for question in screening.QUESTIONS:
-        assert screening.unscreened(s, tables["registry"], question) == []
-    assert screening.unscreened_searches(s, tables["searches"]) == []
+        assert screening.unscreened(wide, tables["registry"], question) == []
+    assert screening.unscreened_searches(wide, tables["searches"]) == []
     held = set(s.loc[(s["question"] == "chronic_pain") & (s["decision"] == "included"),
-                     "study_id"].dropna())
+                     "study_id"]) - {""}
     assert held == set(tables["studies"]["id"])
 
 

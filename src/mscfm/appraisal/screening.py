@@ -1,7 +1,10 @@
 """Screening decisions (``data/screening.csv``) and the PRISMA 2020 flow counted from them.
 
-One row per record and review question. The flow diagram's boxes are counts of these rows (and,
-for the archive searches, of the hits in ``data/searches.csv``), never typed numbers.
+One row per record, with a decision and reason for each review question it was identified for
+(columns ``fm_decision``/``fm_reason``, ``cp_decision``/``cp_reason``). :func:`as_long` turns
+that into one row per record and question, which everything else here counts. The flow
+diagram's boxes are counts of those rows (and, for the archive searches, of the hits in
+``data/searches.csv``), never typed numbers.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ QUESTIONS: dict[str, str] = {
     "chronic_pain": "MSC trials in other chronic pain conditions (the nearest evidence)",
 }
 DECISIONS = ("included", "excluded", "not relevant", "duplicate")
+PREFIX: dict[str, str] = {"fm": "fm", "chronic_pain": "cp"}  # question -> column prefix
 SOURCE_LABELS: dict[str, str] = {
     "registry": "ClinicalTrials.gov snapshot, Oct 2022",
     "archive searches": "searches of a web-page archive",
@@ -65,6 +69,27 @@ class Flow:
             raise DataError(f"flow {self.question}: screened - not relevant != assessed")
 
 
+def as_long(screening: pd.DataFrame) -> pd.DataFrame:
+    """One row per record and question (columns question, decision, reason added; the
+    per-question columns dropped). A question whose decision is empty was not asked of the
+    record. Raises DataError when a decision has no reason, or a reason no decision."""
+    wide = screening.fillna("")
+    parts = []
+    for question, prefix in PREFIX.items():
+        decision, reason = wide[f"{prefix}_decision"], wide[f"{prefix}_reason"]
+        odd = wide[(decision == "") != (reason == "")]
+        if not odd.empty:
+            raise DataError(f"screening.csv record {odd.iloc[0]['record']}: {prefix}_decision "
+                            f"and {prefix}_reason must be both filled or both empty")
+        asked = wide[decision != ""]
+        parts.append(asked.assign(question=question, decision=asked[f"{prefix}_decision"],
+                                  reason=asked[f"{prefix}_reason"]))
+    columns = [c for c in wide.columns if not c.startswith(tuple(f"{p}_" for p in
+                                                                  PREFIX.values()))]
+    return pd.concat(parts, ignore_index=True).loc[:, columns + ["question", "decision",
+                                                                 "reason"]]
+
+
 def search_ids(cell: str) -> list[str]:
     """'S20; S21' -> ['S20', 'S21']; other wordings (the registry snapshot) -> []."""
     parts = [part.strip() for part in str(cell).split(";")]
@@ -74,8 +99,8 @@ def search_ids(cell: str) -> list[str]:
 def search_hits(screening: pd.DataFrame, searches: pd.DataFrame, question: str) -> int:
     """Relevant hits of the searches named by the question's archive-search rows (a record
     found by six searches is six hits and one record)."""
-    rows = screening[(screening["question"] == question)
-                     & (screening["source_group"] == SEARCH_GROUP)]
+    long = as_long(screening)
+    rows = long[(long["question"] == question) & (long["source_group"] == SEARCH_GROUP)]
     named = sorted({sid for cell in rows["identified_by"] for sid in search_ids(cell)})
     unknown = sorted(set(named) - set(searches["id"]))
     if unknown:
@@ -99,7 +124,8 @@ def flow(screening: pd.DataFrame, searches: pd.DataFrame, studies: pd.DataFrame,
     if question not in QUESTIONS:
         raise DataError(f"unknown review question {question!r}; expected one of "
                         f"{', '.join(QUESTIONS)}")
-    rows = screening[screening["question"] == question].fillna("")
+    long = as_long(screening)
+    rows = long[long["question"] == question]
     identified = {group: int((rows["source_group"] == group).sum())
                   for group in SOURCE_LABELS if (rows["source_group"] == group).any()}
     if SEARCH_GROUP in identified:
@@ -144,9 +170,10 @@ def flow_table(result: Flow) -> pd.DataFrame:
 
 
 def unscreened(screening: pd.DataFrame, registry: pd.DataFrame, question: str) -> list[str]:
-    """Registry records with no screening row for the question: what a refreshed registry
-    table brings in that nobody has screened yet."""
-    done = set(screening.loc[screening["question"] == question, "record"])
+    """Registry records with no decision for the question: what a refreshed registry table
+    brings in that nobody has screened yet."""
+    long = as_long(screening)
+    done = set(long.loc[long["question"] == question, "record"])
     return sorted(set(registry["nct_id"]) - done)
 
 
@@ -159,8 +186,8 @@ def unscreened_searches(screening: pd.DataFrame, searches: pd.DataFrame) -> list
 
 def excluded_reports(screening: pd.DataFrame, question: str) -> pd.DataFrame:
     """Reports assessed and excluded, with the reason (the excluded-studies table)."""
-    rows = screening[(screening["question"] == question)
-                     & (screening["decision"] == "excluded")].fillna("")
+    long = as_long(screening)
+    rows = long[(long["question"] == question) & (long["decision"] == "excluded")]
     return rows.loc[:, ["id", "record", "reason", "note", "source", "locator"]].reset_index(
         drop=True)
 
