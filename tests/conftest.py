@@ -29,8 +29,22 @@ def make_mini_project(dest: Path, extra_chapters: tuple[str, ...] = ()) -> Path:
     shutil.copy(ROOT / "_config.yml", dest / "_config.yml")
     shutil.copytree(ROOT / "book" / "_vendor", dest / "book" / "_vendor")
     for name in extra_chapters:
-        shutil.copy(FIXTURES / "mini_chapters" / f"{name}.ipynb", dest / "notebooks")
+        add_chapter(dest, FIXTURES / "mini_chapters" / f"{name}.ipynb")
     return dest
+
+
+def add_chapter(root: Path, notebook: Path) -> Path:
+    """Copy a chapter notebook into a project and list it in the project's _toc.yml."""
+    import yaml
+
+    shutil.copy(notebook, root / "notebooks")
+    toc_path = root / "_toc.yml"
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    entry = {"file": f"book/_executed/{notebook.stem}"}
+    if entry not in toc["chapters"]:
+        toc["chapters"].append(entry)
+        toc_path.write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    return root / "notebooks" / notebook.name
 
 
 def mark_executed(root: Path, save_each: bool = False) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, make_mini_project
+from conftest import FIXTURES, ROOT, add_chapter, make_mini_project
 from minibook import ARTIFACTS
 
 from mscfm.cli import main
@@ -245,7 +245,7 @@ def test_parameter_of_the_wrong_type(
 
 
 def test_a_cell_that_raises(mini: Path, capfd: pytest.CaptureFixture, message_log: dict) -> None:
-    shutil.copy(FIXTURES / "mini_chapters" / "02_bad.ipynb", mini / "notebooks")
+    add_chapter(mini, FIXTURES / "mini_chapters" / "02_bad.ipynb")
     code, output = run_cli(["build", "--no-pdf", "--only", "02_bad"], capfd)
     kept = mini / "_build" / "reports" / "02_bad.ipynb"
     assert code != 0
@@ -258,7 +258,7 @@ def test_a_cell_that_raises(mini: Path, capfd: pytest.CaptureFixture, message_lo
 def test_a_cell_over_its_timeout(
     mini: Path, capfd: pytest.CaptureFixture, message_log: dict
 ) -> None:
-    shutil.copy(FIXTURES / "mini_chapters" / "03_slow.ipynb", mini / "notebooks")
+    add_chapter(mini, FIXTURES / "mini_chapters" / "03_slow.ipynb")
     code, output = run_cli(["build", "--no-pdf", "--only", "03_slow"], capfd)
     assert code != 0
     kept = mini / "_build" / "reports" / "03_slow.ipynb"

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_mini_project
+from conftest import add_chapter, make_mini_project
 from minibook import CHECKS
 
 from mscfm.cli import main
@@ -70,7 +70,7 @@ def test_ctrl_c_before_publishing_keeps_the_last_good_book(
 
 
 def _add_chapter(root: Path, name: str) -> None:
-    shutil.copy(CHECKS / "notebooks" / f"{name}.ipynb", root / "notebooks")
+    add_chapter(root, CHECKS / "notebooks" / f"{name}.ipynb")
 
 
 def test_a_dead_kernel_is_reported_and_the_book_kept(

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import mark_executed
+from conftest import add_chapter, mark_executed
 
 from mscfm.errors import BuildError, DataError
 from mscfm.pipeline import book
@@ -26,7 +26,7 @@ def _mark_executed(root: Path) -> None:
 
 def test_invalidation_is_exact_for_data_parameters_notebook_and_lock(mini_project: Path) -> None:
     root = mini_project
-    shutil.copy(FIXTURES / "mini_chapters" / "02_bad.ipynb", root / "notebooks")
+    add_chapter(root, FIXTURES / "mini_chapters" / "02_bad.ipynb")
     assert _reruns(root) == {"01_good": "never executed", "02_bad": "never executed"}
     _mark_executed(root)
     assert _reruns(root) == {}
@@ -74,7 +74,7 @@ def test_good_build_publishes_html_and_a_failed_build_keeps_it(mini_project: Pat
     assert "One more sentence" in (root / book.HTML_DIR / "book" / "intro.html").read_text()
     page = index.read_text(encoding="utf-8")
 
-    shutil.copy(FIXTURES / "mini_chapters" / "02_bad.ipynb", root / "notebooks")
+    add_chapter(root, FIXTURES / "mini_chapters" / "02_bad.ipynb")
     with pytest.raises(BuildError) as err:
         run_build(root, BuildOptions(pdf=False, jobs=2))
     message = str(err.value)
@@ -89,13 +89,13 @@ def test_good_build_publishes_html_and_a_failed_build_keeps_it(mini_project: Pat
 
 
 def test_a_cell_over_its_timeout_fails_with_a_clear_message(mini_project: Path) -> None:
-    shutil.copy(FIXTURES / "mini_chapters" / "03_slow.ipynb", mini_project / "notebooks")
+    add_chapter(mini_project, FIXTURES / "mini_chapters" / "03_slow.ipynb")
     with pytest.raises(BuildError, match=r"03_slow failed .*exceeded the timeout of 2 s"):
         run_build(mini_project, BuildOptions(pdf=False, only=["03_slow"]))
 
 
 def test_reading_an_undeclared_data_file_fails_the_chapter(mini_project: Path) -> None:
-    shutil.copy(FIXTURES / "mini_chapters" / "04_sneaky.ipynb", mini_project / "notebooks")
+    add_chapter(mini_project, FIXTURES / "mini_chapters" / "04_sneaky.ipynb")
     with pytest.raises(BuildError, match=r"04_sneaky failed .*data/other.csv.*not declare"):
         run_build(mini_project, BuildOptions(pdf=False, only=["04_sneaky"]))
 

@@ -24,7 +24,8 @@ HTML_DIR = "_build/html"
 PDF_PATH = "_build/latex/book.pdf"
 LOG_DIR = "_build/reports"  # logs and notebooks of failed chapters
 SWEEP_DIR = "_build/sweeps"
-STATE_FILE = ".mscfm/doit-state.json"  # the rebuild state
+STATE_FILE = ".mscfm/build-state.json"  # the rebuild state (content hashes)
+LOCK_FILE = ".mscfm/build.lock"  # held by the one build running
 PUBLISHED_STAMP = ".mscfm/published.json"
 ROOT_ENV = "MSCFM_ROOT"
 

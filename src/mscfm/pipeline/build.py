@@ -11,9 +11,11 @@ from typing import Any, TextIO
 
 from mscfm.errors import BuildError, DataError, ParameterError
 from mscfm.pipeline import book
-from mscfm.pipeline.execute import Job, Outcome, raise_on_failures, run_jobs
+from mscfm.pipeline.execute import Job, Outcome, publish_executed, raise_on_failures, run_jobs
+from mscfm.pipeline.lock import BuildLock
 from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides
-from mscfm.pipeline.state import BuildState, Decision
+from mscfm.pipeline.state import BuildState, Decision, clean_leftovers
+from mscfm.pipeline.toc import check_toc
 
 
 @dataclass
@@ -105,15 +107,41 @@ def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
     state = BuildState(root)
     by_name = {d.chapter.name: d for d in todo}
 
-    def finished(outcome: Outcome) -> None:
-        progress.step(outcome)
-        if outcome.ok:  # record at once: an interrupted build keeps what it finished
-            state.record(by_name[outcome.name])
-            state.save()
+    outcomes: list[Outcome] = []
 
-    outcomes = run_jobs([Job(d.chapter, d.parameters, root) for d in todo], workers, finished)
+    def finished(outcome: Outcome) -> None:
+        if outcome.ok:
+            outcome = accept(root, state, by_name[outcome.name], outcome)
+        progress.step(outcome)
+        outcomes.append(outcome)
+
+    jobs = [Job(d.chapter, d.parameters, root, publish=False) for d in todo]
+    run_jobs(jobs, workers, finished)
+    outcomes.sort(key=lambda o: o.name)
     raise_on_failures(outcomes)
     return outcomes
+
+
+def accept(root: Path, state: BuildState, decision: Decision, outcome: Outcome) -> Outcome:
+    """In the main process: check a finished run, put it in the book, then record it (at once:
+    an interrupted build keeps what it finished). A run that changed its own declared data
+    fails instead. Publishing before recording means a build killed in between re-runs the
+    chapter (the executed copy no longer matches the recorded one)."""
+    from dataclasses import replace
+
+    from mscfm.pipeline.execute import staged_path
+
+    changed = state.changed_inputs(decision)
+    if changed:
+        staged_path(decision.chapter, root).unlink(missing_ok=True)
+        return replace(outcome, ok=False, message=(
+            f"chapter {decision.chapter.name} changed its declared input "
+            f"{', '.join(changed)} while it ran; a chapter must not write into data/ "
+            "(restore the file from git)"))
+    publish_executed(Job(decision.chapter, decision.parameters, root))
+    state.record(decision)
+    state.save()
+    return outcome
 
 
 BUNDLE_SOURCE = "_build/bundle/mscfm-data.zip"
@@ -128,7 +156,23 @@ def write_generated_pages(root: Path) -> None:
 
 
 def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict[str, Any]:
-    """Build the report; returns timings and what ran. Raises MscfmError on any failure."""
+    """Build the report; returns timings and what ran. Raises MscfmError on any failure.
+
+    One build at a time (the build lock); under the lock, leftovers of an interrupted build
+    are cleaned first."""
+    if options.explain:
+        return _build(root, options, out)
+    with BuildLock(root):
+        chapters = discover_chapters(root)
+        check_toc(root, [c.name for c in chapters])
+        state = BuildState(root)
+        for line in clean_leftovers(root, chapters, state):
+            sys.stderr.write(f"mscfm build: {line}\n")
+        state.save()
+        return _build(root, options, out)
+
+
+def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict[str, Any]:
     out = out or sys.stdout
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -28,6 +28,7 @@ class Job:
     chapter: Chapter
     parameters: dict[str, Any]
     root: Path
+    publish: bool = True  # False: leave the run at staged_path(); the main process publishes
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,24 @@ class Outcome:
     seconds: float
     message: str = ""
     report: str = ""
+
+
+def staged_path(chapter: Chapter, root: Path) -> Path:
+    """Where a worker leaves a chapter's run (the main process moves it into the book)."""
+    return chapter.executed_path(root).with_suffix(".running.ipynb")
+
+
+def publish_executed(job: Job) -> None:
+    """Move a finished run into the book (main process only, see ``Job.publish``)."""
+    os.replace(staged_path(job.chapter, job.root), job.chapter.executed_path(job.root))
+
+
+def _start_worker() -> None:
+    """A pool worker: it ends with the build that started it, then imports papermill."""
+    from mscfm.pipeline.lock import die_with_parent
+
+    die_with_parent()
+    _warm_worker()
 
 
 def _warm_worker() -> None:
@@ -164,7 +183,7 @@ def execute_job(job: Job) -> Outcome:
     chapter, root = job.chapter, job.root
     out = chapter.executed_path(root)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".running.ipynb")
+    tmp = staged_path(chapter, root)
     os.environ["MSCFM_ROOT"] = str(root)
     os.environ["MSCFM_DECLARED_INPUTS"] = json.dumps(list(chapter.resolved_inputs(job.parameters)))
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -196,7 +215,8 @@ def execute_job(job: Job) -> Outcome:
             str(kept),
         )
     _tidy_executed(tmp, chapter, job.parameters)
-    os.replace(tmp, out)
+    if job.publish:
+        os.replace(tmp, out)
     return Outcome(chapter.name, True, time.perf_counter() - start)
 
 
@@ -206,7 +226,7 @@ def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
         return []
     outcomes: list[Outcome] = []
     workers = max(1, min(n_workers, len(jobs)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
         futures: dict[Future, Job] = {pool.submit(execute_job, job): job for job in jobs}
         for future in as_completed(futures):
             try:

@@ -32,3 +32,24 @@ def chapter_names(root: Path) -> list[str]:
     return [
         f.removeprefix(EXECUTED_PREFIX) for f in toc_files(root) if f.startswith(EXECUTED_PREFIX)
     ]
+
+
+def check_toc(root: Path, chapters: list[str]) -> None:
+    """Every chapter notebook is in the table of contents and every chapter entry there has a
+    notebook; otherwise one error naming both sides."""
+    from mscfm.errors import BuildError
+
+    try:
+        listed = chapter_names(root)
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise BuildError(f"{root / TOC_FILE}: cannot read the table of contents ({exc})") from exc
+    missing = [name for name in chapters if name not in listed]
+    orphans = [name for name in listed if name not in chapters]
+    problems = []
+    if missing:
+        problems.append(f"notebooks/ has chapters missing from it: {', '.join(missing)}")
+    if orphans:
+        problems.append(f"it lists chapters with no notebook in notebooks/: {', '.join(orphans)}")
+    if problems:
+        raise BuildError(f"{TOC_FILE} does not match the chapters: " + "; ".join(problems)
+                         + f" (add or remove `file: {EXECUTED_PREFIX}NAME` entries)")
