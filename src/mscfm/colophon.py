@@ -133,6 +133,8 @@ def executed_parameters(root: Path) -> list[ChapterRun]:
     """What each executed chapter in the book ran with: defaults, then papermill's injections."""
     runs = []
     for executed in sorted((root / EXECUTED_DIR).glob("[0-9][0-9]_*.ipynb")):
+        if "." in executed.stem or not (root / NOTEBOOK_DIR / executed.name).is_file():
+            continue  # an unfinished run, or the copy of a chapter that no longer exists
         defaults = _tagged_cell_values(executed, "parameters")
         injected = _tagged_cell_values(executed, "injected-parameters")
         runs.append(ChapterRun(executed.stem, {**defaults, **injected}, defaults))
