@@ -98,3 +98,78 @@ def test_a_killed_worker_is_reported_and_the_book_kept(
     assert str(project / REPORTS) in output, f"no pointer to the failure report:\n{output}"
     assert "Traceback" not in output
     assert published(project) == before
+
+
+def test_a_partly_deleted_html_folder_is_rebuilt(project: Path,
+                                                 capfd: pytest.CaptureFixture) -> None:
+    before = published(project)
+    page = project / book.HTML_DIR / "book" / "_executed" / "01_good.html"
+    page.unlink()  # index.html kept
+    code, output = run_cli(["build", "--no-pdf"], capfd)
+    assert code == 0, output
+    assert page.exists()
+    assert set(published(project)) == set(before)
+
+
+def test_a_page_removed_from_the_toc_disappears_from_the_html(
+    project: Path, capfd: pytest.CaptureFixture
+) -> None:
+    """The chapter is removed (notebook and _toc.yml entry): its page, executed copy and
+    state go, although Sphinx's incremental build would keep the old page."""
+    import yaml
+
+    assert any("01_good" in name for name in published(project))
+    toc_path = project / "_toc.yml"
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    toc.pop("chapters")
+    toc_path.write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    (project / "notebooks" / "01_good.ipynb").unlink()
+    code, output = run_cli(["build", "--no-pdf"], capfd)
+    assert code == 0, output
+    html = published(project)
+    assert "index.html" in html
+    assert not any("01_good" in name for name in html), sorted(html)
+    assert not (project / "book" / "_executed" / "01_good.ipynb").exists()
+
+
+@pytest.mark.parametrize(("errno_code", "text"), [(28, "No space left on device"),
+                                                   (30, "Read-only file system")])
+def test_disk_full_or_read_only_output_is_one_line_and_leaves_nothing_half_written(
+    project: Path, capfd: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch,
+    errno_code: int, text: str
+) -> None:
+    before = published(project)
+    real_copytree = shutil.copytree
+
+    def failing(src: Path, dst: Path, *args: object, **kwargs: object) -> None:
+        real_copytree(src, dst, *args, **kwargs)  # part of it written, then the disk is full
+        raise OSError(errno_code, text, str(dst))
+
+    monkeypatch.setattr(book.shutil, "copytree", failing)
+    intro = project / "book" / "intro.md"
+    intro.write_text(intro.read_text(encoding="utf-8") + "\nA changed page.\n", encoding="utf-8")
+    code, output = run_cli(["build", "--no-pdf"], capfd)
+    assert code == 1
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and text in lines[0], output
+    assert "Traceback" not in output
+    assert published(project) == before
+    leftovers = [p.name for p in (project / "_build").iterdir() if p.name.endswith(".incoming")]
+    assert leftovers == []
+
+
+def test_a_chapter_writing_into_its_declared_data_fails_the_build(
+    project: Path, capfd: pytest.CaptureFixture
+) -> None:
+    import nbformat
+
+    nb = nbformat.read(project / "notebooks" / "01_good.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "with open('data/values.csv', 'a', encoding='utf-8') as f:\n"
+        "    f.write('z,9.5,doe2020mini,table 1\\n')"))
+    nbformat.write(nb, project / "notebooks" / "01_good.ipynb")
+    before = published(project)
+    code, output = run_cli(["build", "--no-pdf"], capfd)
+    assert code == 3, output
+    assert "chapter 01_good changed its declared input data/values.csv" in output
+    assert published(project) == before

@@ -31,3 +31,22 @@ class InputError(MscfmError):
     """A user-supplied input file (e.g. for `mscfm meta`) is malformed."""
 
     exit_code = 2
+
+
+_ANSI = __import__("re").compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
+
+
+def plain(text: str) -> str:
+    """A message without terminal colour or control codes (tools such as Sphinx colour their
+    output; a code in a message or a log summary is noise, and unsafe in a page)."""
+    return _ANSI.sub("", text)
+
+
+def shorten(value: object, limit: int = 120) -> str:
+    """``repr(value)``, cut in the middle when long: a 100 KB value echoed back in a message
+    would bury the message."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    half = (limit - 20) // 2
+    return f"{text[:half]}...({len(text) - 2 * half} characters)...{text[-half:]}"

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
-from mscfm.errors import MscfmError
+from mscfm.errors import MscfmError, plain
 
 # Command -> module that registers it. Order = order in `mscfm --help`.
 COMMANDS = {
@@ -55,12 +56,51 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except MscfmError as exc:
-        print(f"mscfm {args.command}: error: {exc}", file=sys.stderr)
+        print(f"mscfm {args.command}: error: {plain(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # disk full, read-only output, a file gone: one line, no traceback
+        where = f" {exc.filename}" if exc.filename else ""
+        what = exc.strerror or str(exc) or type(exc).__name__
+        log = _log_traceback(args.command)
+        print(f"mscfm {args.command}: error: cannot write or read{where}: {what}{log}",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mscfm {args.command}: interrupted{_interrupted_note(args.command)}",
               file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - any other failure: one line, traceback in the log
+        first = plain(str(exc)).strip().splitlines()
+        log = _log_traceback(args.command)
+        print(f"mscfm {args.command}: error: {type(exc).__name__}"
+              f"{': ' + first[0] if first else ''}{log}", file=sys.stderr)
+        return 1
+
+
+def _log_traceback(command: str) -> str:
+    """Write the current exception's traceback to _build/reports/ (``; traceback in PATH``),
+    or to the system's temporary folder when the project's cannot be written."""
+    import tempfile
+    import traceback
+
+    from mscfm.paths import LOG_DIR, project_root
+
+    text = traceback.format_exc()
+    candidates = []
+    try:
+        candidates.append(project_root() / LOG_DIR)
+    except (OSError, FileNotFoundError):
+        pass
+    candidates.append(Path(tempfile.gettempdir()))
+    for folder in candidates:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"mscfm-{command}-traceback.log"
+            path.write_text(text, encoding="utf-8")
+        except OSError:
+            continue
+        return f" (traceback in {path})"
+    return ""
 
 
 def _interrupted_note(command: str) -> str:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mscfm.errors import BuildError
+from mscfm.errors import BuildError, plain
 from mscfm.paths import COLOPHON_PAGE, HTML_DIR, LOG_DIR, PDF_PATH, PUBLISHED_STAMP, WORK_DIR
 
 TEX_PACKAGES = (
@@ -54,12 +54,17 @@ def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
         "--warningiserror",
         "--keep-going",
     ]
-    env = {**os.environ, "MSCFM_ROOT": str(root), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "MSCFM_ROOT": str(root), "PYTHONWARNINGS": "ignore", "NO_COLOR": "1"}
+    work.mkdir(parents=True, exist_ok=True)
+    marker = work / IN_PROGRESS
+    marker.write_text(builder, encoding="utf-8")  # removed only when Sphinx succeeded
     result = subprocess.run(
         cmd, cwd=root, env=env, capture_output=True, text=True, errors="replace"
     )
-    log.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr, encoding="utf-8")
-    if result.returncode != 0:
+    log.write_text(plain(result.stdout + "\n--- stderr ---\n" + result.stderr), encoding="utf-8")
+    if result.returncode == 0:
+        marker.unlink()
+    else:
         raise BuildError(
             f"jupyter-book ({builder}) failed:\n{_summarise_log(result.stdout + result.stderr)}\n"
             f"full log: {log}"
@@ -67,6 +72,7 @@ def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
 
 
 def _summarise_log(text: str, limit: int = 15) -> str:
+    text = plain(text)
     keys = ("WARNING", "ERROR", "Error", "error:", "! ")
     lines = [ln.strip() for ln in text.splitlines() if any(k in ln for k in keys)]
     return (
@@ -125,7 +131,9 @@ def toolchain_fingerprint(root: Path) -> str:
     from mscfm.pipeline.state import LOCK_FILES, package_files
 
     digest = hashlib.sha256()
-    for path in [*package_files(), *(root / name for name in ("_config.yml", *LOCK_FILES))]:
+    # _toc.yml too: a page removed from it must disappear, and Sphinx keeps the old output.
+    configs = ("_config.yml", "_toc.yml", *LOCK_FILES)
+    for path in [*package_files(), *(root / name for name in configs)]:
         if Path(path).exists():
             digest.update(Path(path).read_bytes())
     return digest.hexdigest()
@@ -138,10 +146,15 @@ def _stamp(root: Path) -> dict:
         return {}
 
 
+IN_PROGRESS = ".sphinx-in-progress"  # in WORK_DIR while Sphinx or LaTeX runs
+
+
 def reset_work_if_stale(root: Path, toolchain: str) -> None:
-    """Start Sphinx from scratch when the toolchain changed (never serve stale pages)."""
-    if _stamp(root).get("toolchain") != toolchain:
-        shutil.rmtree(root / WORK_DIR, ignore_errors=True)
+    """Start Sphinx from scratch when the toolchain changed (never serve stale pages), or when
+    the last Sphinx or LaTeX run did not finish (killed, failed: its caches are suspect)."""
+    work = root / WORK_DIR
+    if _stamp(root).get("toolchain") != toolchain or (work / IN_PROGRESS).exists():
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def is_published(root: Path, fingerprint: str, with_pdf: bool) -> bool:
@@ -150,15 +163,29 @@ def is_published(root: Path, fingerprint: str, with_pdf: bool) -> bool:
     outputs_there = (root / HTML_DIR / "index.html").exists() and (
         not with_pdf or (root / PDF_PATH).exists()
     )
-    return outputs_there and stamp.get("fingerprint") == fingerprint
+    return (outputs_there and stamp.get("fingerprint") == fingerprint
+            and stamp.get("html") == html_manifest(root))
+
+
+def html_manifest(root: Path) -> str:
+    """A hash of the published HTML folder's file names and sizes: a partly deleted (or
+    otherwise altered) folder no longer matches the stamp, and the book is rebuilt."""
+    html = root / HTML_DIR
+    digest = hashlib.sha256()
+    for path in sorted(html.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(html).as_posix()}\0{path.stat().st_size}\n".encode())
+    return digest.hexdigest()
 
 
 def record_published(root: Path, fingerprint: str, toolchain: str) -> None:
     stamp = root / PUBLISHED_STAMP
     stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(
-        json.dumps({"fingerprint": fingerprint, "toolchain": toolchain}), encoding="utf-8"
-    )
+    text = json.dumps({"fingerprint": fingerprint, "toolchain": toolchain,
+                       "html": html_manifest(root)})
+    tmp = stamp.with_suffix(".json.incoming")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, stamp)
 
 
 def _swap_dir(new: Path, target: Path) -> None:
@@ -166,7 +193,11 @@ def _swap_dir(new: Path, target: Path) -> None:
     staging = target.with_name(target.name + ".incoming")
     old = target.with_name(target.name + ".previous")
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(new, staging)
+    try:
+        shutil.copytree(new, staging)
+    except BaseException:  # disk full, read-only, interrupted: no half-written folder stays
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         target.rename(old)
@@ -186,5 +217,9 @@ def publish(root: Path, html: Path, pdf: Path | None, extras: list[Path] = ()) -
         target = root / PDF_PATH
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".pdf.incoming")
-        shutil.copyfile(pdf, tmp)
+        try:
+            shutil.copyfile(pdf, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mscfm.errors import BuildError
+from mscfm.errors import BuildError, plain
 from mscfm.paths import LOG_DIR
 from mscfm.pipeline.notebooks import Chapter
 
@@ -155,6 +155,14 @@ def _last_started_cell(kept: Path) -> int | None:
     return started[-1] if started else None
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """A multi-line error (a data problem: file, row, column on its second line) on one line,
+    colour codes removed, so the first line of a failure says all of it."""
+    parts = [line.strip() for line in plain(text).splitlines() if line.strip()]
+    joined = " | ".join(parts)
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
 def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
     from papermill.exceptions import PapermillExecutionError
 
@@ -165,11 +173,11 @@ def _failure_message(chapter: Chapter, exc: BaseException, kept: Path) -> str:
         index = _last_started_cell(kept)
         where = "execution" if index is None else f"cell {index}"
         what = f"{type(exc).__name__}: {exc}".strip()
-    what = what.splitlines()[0] if what else type(exc).__name__
+    what = one_line(what) or type(exc).__name__
     if "Timeout" in type(exc).__name__ or "timed out" in str(exc).lower():
         what = f"a cell exceeded the timeout of {chapter.timeout} s ({what})"
     return (
-        f"chapter {chapter.name} failed in {where}: {what.splitlines()[0]}; notebook kept at {kept}"
+        f"chapter {chapter.name} failed in {where}: {what}; notebook kept at {kept}"
     )
 
 
