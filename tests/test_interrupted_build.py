@@ -100,17 +100,22 @@ def test_a_killed_worker_is_reported_and_the_book_kept(
     assert published(project) == before
 
 
+@pytest.mark.slow
 def test_a_partly_deleted_html_folder_is_rebuilt(project: Path,
                                                  capfd: pytest.CaptureFixture) -> None:
     before = published(project)
+    fingerprint = book.source_fingerprint(project, with_pdf=False)
+    assert book.is_published(project, fingerprint, with_pdf=False)
     page = project / book.HTML_DIR / "book" / "_executed" / "01_good.html"
     page.unlink()  # index.html kept
+    assert not book.is_published(project, fingerprint, with_pdf=False)
     code, output = run_cli(["build", "--no-pdf"], capfd)
     assert code == 0, output
     assert page.exists()
     assert set(published(project)) == set(before)
 
 
+@pytest.mark.slow
 def test_a_page_removed_from_the_toc_disappears_from_the_html(
     project: Path, capfd: pytest.CaptureFixture
 ) -> None:
@@ -132,6 +137,7 @@ def test_a_page_removed_from_the_toc_disappears_from_the_html(
     assert not (project / "book" / "_executed" / "01_good.ipynb").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("errno_code", "text"), [(28, "No space left on device"),
                                                    (30, "Read-only file system")])
 def test_disk_full_or_read_only_output_is_one_line_and_leaves_nothing_half_written(
@@ -158,6 +164,7 @@ def test_disk_full_or_read_only_output_is_one_line_and_leaves_nothing_half_writt
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_a_chapter_writing_into_its_declared_data_fails_the_build(
     project: Path, capfd: pytest.CaptureFixture
 ) -> None:
