@@ -58,8 +58,11 @@ def _run_sphinx(root: Path, builder: str, log_name: str) -> None:
     work.mkdir(parents=True, exist_ok=True)
     marker = work / IN_PROGRESS
     marker.write_text(builder, encoding="utf-8")  # removed only when Sphinx succeeded
-    result = subprocess.run(
-        cmd, cwd=root, env=env, capture_output=True, text=True, errors="replace"
+    from mscfm.pipeline.lock import kill_me_with_parent
+
+    result = subprocess.run(  # a killed build takes its Sphinx run with it
+        cmd, cwd=root, env=env, capture_output=True, text=True, errors="replace",
+        preexec_fn=kill_me_with_parent,
     )
     log.write_text(plain(result.stdout + "\n--- stderr ---\n" + result.stderr), encoding="utf-8")
     if result.returncode == 0:

@@ -98,18 +98,23 @@ class BuildLock:
 _PR_SET_PDEATHSIG = 1
 
 
+def kill_me_with_parent() -> None:
+    """Ask the kernel (Linux) to SIGKILL this process when its parent dies; usable as a
+    ``subprocess`` ``preexec_fn`` (no threads), e.g. for the Sphinx run."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
 def die_with_parent(poll_s: float = 0.5) -> None:
     """Make this (worker) process end when its parent does.
 
     On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); elsewhere,
     and as a second guard, a daemon thread exits when the parent process changes."""
     parent = os.getppid()
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
+    kill_me_with_parent()
     def watch() -> None:
         while True:
             time.sleep(poll_s)
