@@ -22,8 +22,8 @@ from mscfm.errors import BuildError
 from mscfm.paths import EXECUTED_DIR, LOCK_FILE, STATE_FILE
 from mscfm.pipeline.build import BuildOptions, plan, run_build
 from mscfm.pipeline.lock import BuildLock, BuildLocked
-from mscfm.pipeline.state import BuildState, clean_leftovers
 from mscfm.pipeline.notebooks import discover_chapters
+from mscfm.pipeline.state import BuildState, clean_leftovers
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -123,7 +123,15 @@ def _as_cli_text(type_name: str, value: Any) -> str:
 
 
 def _another_value(type_name: str, default: Any) -> str:
-    """Command-line text for a valid value of the declared type that differs from the default."""
+    """Command-line text for a valid value of the declared type that differs from the default
+    (another allowed value of a Literal; a smaller number, which stays inside a range)."""
+    if type_name.startswith("Literal["):
+        choices = ast.literal_eval(type_name.removeprefix("Literal"))
+        return str(next(c for c in choices if c != default))
+    if type_name.startswith("list[Literal["):
+        return _as_cli_text(type_name, default[:-1])
+    if type_name == "float" and default > 0:
+        return str(default / 2)
     extra = {"list[str]": "x", "list[int]": 1, "list[float]": 1.5}
     if type_name in extra:
         return _as_cli_text(type_name, [*default, extra[type_name]])

@@ -9,7 +9,6 @@ Sphinx warning to a ``-W`` build.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import platform
@@ -21,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from mscfm import parameters
 from mscfm.data.descriptor import PackageDates, package_dates, read_descriptor
 from mscfm.errors import MscfmError
 from mscfm.paths import COLOPHON_PAGE, EXECUTED_DIR, NOTEBOOK_DIR
@@ -95,38 +95,21 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
     return versions
 
 
-def _literal_assignments(source: str) -> dict[str, Any]:
-    """``name = literal`` and ``name: type = literal`` lines of a code cell (others skipped)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    values: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            target, value = node.target.id, node.value
-        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
-              and isinstance(node.targets[0], ast.Name)):
-            target, value = node.targets[0].id, node.value
-        else:
-            continue
-        try:
-            values[target] = ast.literal_eval(value)
-        except ValueError:  # e.g. float('nan') as papermill writes it
-            values[target] = ast.unparse(value)
-    return values
-
-
 def _tagged_cell_values(notebook: Path, tag: str) -> dict[str, Any]:
+    """The values in a notebook's parameters cell (its defaults, read by the one parser of
+    parameters cells) or in papermill's injected-parameters cell."""
     try:
         nb = json.loads(notebook.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if tag == "parameters":
+            source = parameters.parameters_source(nb, str(notebook))
+            declared = parameters.parse_parameters_cell(source or "", str(notebook))
+            return {name: p.default for name, p in declared.items()}
+        cells = nb.get("cells", [])
+        src = next((c.get("source", "") for c in cells
+                    if tag in c.get("metadata", {}).get("tags", [])), "")
+    except (OSError, ValueError, AttributeError, MscfmError):
         return {}
-    for cell in nb.get("cells", []):
-        if tag in cell.get("metadata", {}).get("tags", []):
-            src = cell.get("source", "")
-            return _literal_assignments("".join(src) if isinstance(src, list) else src)
-    return {}
+    return parameters.injected_values("".join(src) if isinstance(src, list) else src)
 
 
 def executed_parameters(root: Path) -> list[ChapterRun]:

@@ -42,10 +42,10 @@ def plain(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def shorten(value: object, limit: int = 120) -> str:
-    """``repr(value)``, cut in the middle when long: a 100 KB value echoed back in a message
-    would bury the message."""
-    text = repr(value)
+def shorten(value: object, limit: int = 120, quote: bool = True) -> str:
+    """``repr(value)`` (``str`` without ``quote``), cut in the middle when long: a 100 KB value
+    echoed back in a message would bury the message."""
+    text = repr(value) if quote else str(value)
     if len(text) <= limit:
         return text
     half = (limit - 20) // 2

@@ -24,6 +24,7 @@ COMMANDS = {
     "refresh-registry": "refresh",
     "search-literature": "literature",
     "sweep": "sweep",
+    "params": "params",
     "bundle": "bundle",
     "check-article": "article",
 }

@@ -45,7 +45,8 @@ def _holder(text: str) -> dict:
 def _describe(holder: dict) -> str:
     if not holder:
         return "an unknown process"
-    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}, started {holder.get('started', '?')}"
+    pid, host, started = (holder.get(k, "?") for k in ("pid", "host", "started"))
+    return f"pid {pid} on {host}, started {started}"
 
 
 class BuildLock:

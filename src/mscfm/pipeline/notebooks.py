@@ -7,29 +7,22 @@ notebook metadata block ``"mscfm": {"inputs": [...], "timeout": 300}``.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mscfm.errors import BuildError, ParameterError
+from mscfm.errors import BuildError, ParameterError, shorten
+from mscfm.parameters import BASE_TYPES, Parameter, parameters_source, parse_parameters_cell
 from mscfm.paths import EXECUTED_DIR, NOTEBOOK_DIR
+
+__all__ = ["Chapter", "Parameter", "convert_value", "discover_chapters", "find_chapter",
+           "parse_parameters_cell", "read_chapter", "resolve_overrides", "split_assignment"]
 
 DEFAULT_TIMEOUT_S = 300
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # an input named by a parameter: "{registry_table}"
-SUPPORTED_TYPES = ("int", "float", "str", "bool", "list[str]", "list[int]", "list[float]")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One declared notebook parameter."""
-
-    name: str
-    type: str
-    default: Any
-    doc: str
+SUPPORTED_TYPES = BASE_TYPES
 
 
 @dataclass(frozen=True)
@@ -68,70 +61,6 @@ class Chapter:
         return tuple(resolved)
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BuildError(f"{path}: not a readable notebook ({exc})") from exc
-
-
-def _cell_source(cell: dict) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
-
-
-def _annotation_text(node: ast.expr) -> str:
-    return ast.unparse(node).replace(" ", "")
-
-
-def _comments_by_line(source: str) -> dict[int, str]:
-    comments = {}
-    for lineno, line in enumerate(source.splitlines(), start=1):
-        if "#" in line:
-            comments[lineno] = line.split("#", 1)[1].strip()
-    return comments
-
-
-def parse_parameters_cell(source: str, where: str) -> dict[str, Parameter]:
-    """Parse ``name: type = literal  # doc`` lines of a parameters cell."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise BuildError(f"{where}: parameters cell is not valid Python ({exc.msg})") from exc
-    comments = _comments_by_line(source)
-    params: dict[str, Parameter] = {}
-    for node in tree.body:
-        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
-            raise BuildError(
-                f"{where}: parameters cell line {node.lineno}: expected `name: type = value  # doc`"
-            )
-        type_text = _annotation_text(node.annotation)
-        if type_text not in SUPPORTED_TYPES:
-            raise BuildError(
-                f"{where}: parameter {node.target.id!r} has type {type_text!r}; "
-                f"supported: {', '.join(SUPPORTED_TYPES)}"
-            )
-        try:
-            default = ast.literal_eval(node.value) if node.value is not None else None
-        except ValueError as exc:
-            raise BuildError(
-                f"{where}: parameter {node.target.id!r} default must be a literal"
-            ) from exc
-        default = _normalise_default(default, type_text)
-        doc = comments.get(node.lineno, "")
-        params[node.target.id] = Parameter(node.target.id, type_text, default, doc)
-    return params
-
-
-def _normalise_default(default: Any, type_text: str) -> Any:
-    """`x: float = 6` means 6.0: the same value given on the command line must hash the same."""
-    if type_text == "float" and type(default) is int:
-        return float(default)
-    if type_text == "list[float]" and isinstance(default, list):
-        return [float(v) if type(v) is int else v for v in default]
-    return default
-
-
 def _check_input(path: Path, item: Any, params: dict[str, Parameter]) -> None:
     placeholder = PLACEHOLDER.fullmatch(item) if isinstance(item, str) else None
     if placeholder:
@@ -148,16 +77,42 @@ def _check_input(path: Path, item: Any, params: dict[str, Parameter]) -> None:
         )
 
 
+def _read_notebook(path: Path) -> dict:
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: not a readable notebook ({exc})") from exc
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells", []), list):
+        raise BuildError(f"{path}: not a notebook (expected a JSON object with a 'cells' list)")
+    return notebook
+
+
+def _metadata(path: Path, notebook: dict) -> dict:
+    """The ``mscfm`` metadata block, its fields checked (each error names the field)."""
+    metadata = notebook.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise BuildError(f"{path}: metadata must be a JSON object")
+    meta = metadata.get("mscfm", {})
+    if not isinstance(meta, dict):
+        raise BuildError(f"{path}: metadata mscfm must be a JSON object, e.g. "
+                         '{"inputs": ["data/x.csv"], "timeout": 300}')
+    inputs = meta.get("inputs", [])
+    if not isinstance(inputs, list):
+        raise BuildError(f"{path}: metadata mscfm.inputs must be a list of paths, not "
+                         f"{type(inputs).__name__} {shorten(inputs)}")
+    timeout = meta.get("timeout", DEFAULT_TIMEOUT_S)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0:
+        raise BuildError(f"{path}: metadata mscfm.timeout must be a positive whole number of "
+                         f"seconds, not {shorten(timeout)}")
+    return meta
+
+
 def read_chapter(path: Path) -> Chapter:
     """Read a chapter notebook's parameters and declared inputs."""
-    nb = _read_json(path)
-    meta = nb.get("metadata", {}).get("mscfm", {})
-    cells = [
-        c for c in nb.get("cells", []) if "parameters" in c.get("metadata", {}).get("tags", [])
-    ]
-    if len(cells) > 1:
-        raise BuildError(f"{path}: more than one cell is tagged 'parameters'")
-    params = parse_parameters_cell(_cell_source(cells[0]), str(path)) if cells else {}
+    nb = _read_notebook(path)
+    meta = _metadata(path, nb)
+    source = parameters_source(nb, str(path))
+    params = parse_parameters_cell(source, str(path)) if source is not None else {}
     inputs = tuple(meta.get("inputs", []))
     for item in inputs:
         _check_input(path, item, params)
@@ -165,7 +120,7 @@ def read_chapter(path: Path) -> Chapter:
         name=path.stem,
         source=path,
         inputs=inputs,
-        timeout=int(meta.get("timeout", DEFAULT_TIMEOUT_S)),
+        timeout=meta.get("timeout", DEFAULT_TIMEOUT_S),
         parameters=params,
     )
 
@@ -173,6 +128,17 @@ def read_chapter(path: Path) -> Chapter:
 def discover_chapters(root: Path) -> list[Chapter]:
     """All chapter notebooks, in file-name (= chapter) order."""
     return [read_chapter(p) for p in sorted((root / NOTEBOOK_DIR).glob("[0-9][0-9]_*.ipynb"))]
+
+
+def find_chapter(root: Path, name: str) -> Chapter:
+    """A chapter by its name (``07_efficacy``) or its number prefix (``07``)."""
+    chapters = discover_chapters(root)
+    exact = [c for c in chapters if c.name == name]
+    matches = exact or [c for c in chapters if c.name.split("_", 1)[0] == name]
+    if len(matches) != 1:
+        known = ", ".join(c.name for c in chapters) or "none"
+        raise ParameterError(f"no chapter named {name!r}; chapters: {known}")
+    return matches[0]
 
 
 # --- parameter overrides from the command line ------------------------------------------------
@@ -206,7 +172,7 @@ def convert_value(text: str, type_name: str) -> Any:
 def split_assignment(text: str) -> tuple[str | None, str, str]:
     """Split ``[chapter.]name=value`` into its parts (the value may contain '=')."""
     if "=" not in text:
-        raise ParameterError(f"parameter {text!r}: expected NAME=VALUE")
+        raise ParameterError(f"parameter {shorten(text)}: expected NAME=VALUE")
     key, value = text.split("=", 1)
     chapter, _, name = key.strip().rpartition(".")
     return (chapter or None), name, value
@@ -235,12 +201,18 @@ def resolve_overrides(chapters: list[Chapter], assignments: list[str]) -> dict[s
                 + f"; known parameters: {', '.join(known) or 'none'}"
             )
         for chapter in takers:
-            declared = chapter.parameters[name].type
+            param = chapter.parameters[name]
             try:
-                overrides[chapter.name][name] = convert_value(raw, declared)
+                value = convert_value(raw, param.type)
             except ValueError as exc:
                 raise ParameterError(
-                    f"parameter {name!r} of chapter {chapter.name} must be {declared}; "
-                    f"got {raw!r} ({exc})"
+                    f"parameter {name!r} of chapter {chapter.name} must be {param.annotation}; "
+                    f"got {shorten(raw)} ({shorten(exc, quote=False)})"
                 ) from exc
+            try:
+                param.check(value)
+            except ValueError as exc:
+                raise ParameterError(
+                    f"parameter {name!r} of chapter {chapter.name}: {exc}") from exc
+            overrides[chapter.name][name] = value
     return overrides

@@ -29,7 +29,7 @@ from typing import Any
 from mscfm.errors import BuildError, ParameterError
 from mscfm.paths import SWEEP_DIR
 from mscfm.pipeline.execute import Job, Outcome, execute_job, raise_on_failures, run_jobs
-from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides, split_assignment
+from mscfm.pipeline.notebooks import Chapter, find_chapter, resolve_overrides, split_assignment
 
 MAX_PANELS = 12  # one panel per key result; beyond this the figure stops being readable
 # numpy 2 reprs scalars as ``np.float64(1.5)``; the glued text/plain is that repr.
@@ -100,17 +100,6 @@ def grid_points(grid: dict[str, list[Any]]) -> list[GridPoint]:
         GridPoint(f"p{index:03d}", dict(zip(names, combo, strict=True)))
         for index, combo in enumerate(combos, start=1)
     ]
-
-
-def find_chapter(root: Path, name: str) -> Chapter:
-    """A chapter by its name (``07_efficacy``) or its number prefix (``07``)."""
-    chapters = discover_chapters(root)
-    exact = [c for c in chapters if c.name == name]
-    matches = exact or [c for c in chapters if c.name.split("_", 1)[0] == name]
-    if len(matches) != 1:
-        known = ", ".join(c.name for c in chapters) or "none"
-        raise ParameterError(f"no chapter named {name!r}; chapters: {known}")
-    return matches[0]
 
 
 # --- executing the grid -----------------------------------------------------------------------
