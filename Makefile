@@ -8,13 +8,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CLUSTER_STAMP := $(VENV)/.installed-cluster
 
-.PHONY: book html test venv system-deps tex lint clean help
+.PHONY: book html test venv system-deps tex lint clean help strip-outputs
 
 help:
 	@echo "make book   - build the whole report: _build/html/index.html and _build/latex/book.pdf"
 	@echo "make html   - build the HTML only"
 	@echo "make test   - run the test suite (builds the book first if needed)"
 	@echo "make lint   - ruff"
+	@echo "make strip-outputs - remove outputs from notebooks/*.ipynb (after a JupyterLab save)"
 	@echo "make clean  - remove generated files (executed notebooks, _build, state)"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
@@ -49,6 +50,10 @@ test: $(STAMP) $(CLUSTER_STAMP) system-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts notebooks
+
+# A notebook saved from JupyterLab carries outputs; the copies in git carry none (tests check).
+strip-outputs: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace --log-level=WARN notebooks/*.ipynb
 
 clean:
 	rm -rf _build book/_executed .mscfm
