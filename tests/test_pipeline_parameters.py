@@ -285,3 +285,35 @@ def test_a_bad_choice_exits_2_before_any_kernel_starts(
         assert len(err.splitlines()) == 1 and fragment in err, err
     assert main(["sweep", "01", "-p", "label=values,XYZ"]) == 2
     assert "'XYZ' is not allowed" in capfd.readouterr().err
+
+
+# --------------------------------------------------------------------------- values in a page
+
+HOSTILE = ["<img src=x onerror=alert(1)>", "$x$ and $$y$$", "a | b", "``` fence", "{glue:text}`k`",
+           "\\textbf{x} 50% #3"]
+
+
+def _render(markdown: str) -> str:
+    """Markdown as MyST renders it for the book: raw HTML allowed, dollar math, tables."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+    return MarkdownIt("commonmark", {"html": True}).enable("table").use(
+        dollarmath_plugin).render(markdown)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_parameter_value_is_shown_verbatim_in_the_colophon_and_the_box(value: str) -> None:
+    import html
+
+    from mscfm import colophon
+    from mscfm.pipeline.execute import parameters_table
+
+    run = colophon.ChapterRun("07_efficacy", {"method": value}, {"method": "REML"})
+    page = _render("\n".join(colophon._parameters_section([run])))
+    chapter = _chapter("07_efficacy", 'method: str = "REML"  # estimator\n')
+    box = _render("\n".join(parameters_table(chapter, {"method": value}).splitlines()[3:-1]))
+    for rendered in (page, box):
+        assert "<img" not in rendered and "math" not in rendered
+        assert f"<code>{html.escape(value, quote=False)}</code>" in rendered.replace(
+            "<code> ", "<code>").replace(" </code>", "</code>"), rendered

@@ -330,7 +330,7 @@ def test_colophon_names_commit_versions_dates_and_parameters(built):
     assert "2022-10" in text
     assert f"| pandas | {pandas.__version__} |" in text
     assert f"| numpy | {numpy.__version__} |" in text
-    assert "| 07_efficacy | `method` | DL | REML |" in text
+    assert "| 07_efficacy | `method` | `DL` | `REML` |" in text
     assert f"git checkout {commit}" in text
     assert "-p 07_efficacy.method=DL" in text and "levels=" not in text
 

@@ -148,8 +148,7 @@ def gather(root: Path, chapter_parameters: dict[str, dict] | None = None,
 
 
 def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    return parameters.md_literal(value)
 
 
 def cli_value(value: Any) -> str:

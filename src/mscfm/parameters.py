@@ -273,6 +273,18 @@ def read_parameters(path: Path) -> dict[str, Parameter]:
     return parse_parameters_cell(source, str(path)) if source is not None else {}
 
 
+def md_literal(value: Any) -> str:
+    """A parameter value as a Markdown code span, for a page (the "Parameters used" box, the
+    colophon): shown verbatim, never read as HTML (``<img onerror=...>``), math (``$x$``), a
+    role or a table border, in the HTML and in the PDF alike."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def describe(chapter: str, params: dict[str, Parameter]) -> str:
     """``mscfm params CHAPTER``: name, type, default, allowed values and doc of each."""
     if not params:

@@ -71,10 +71,9 @@ def _warm_worker() -> None:
 
 def _literal(value: Any) -> str:
     """A value as a markdown code span: shown verbatim, never interpreted as markup."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.replace("\n", " ").replace("|", "\\|")
-    fence = "``" if "`" in text else "`"
-    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+    from mscfm.parameters import md_literal
+
+    return md_literal(value)
 
 
 def _plain(text: str) -> str:
