@@ -307,6 +307,8 @@ def built(project) -> Path:
         ("injected-parameters", '# Parameters\nmethod = "DL"\nlevels = [1, 2]\n'),
     ])
     executed.write_text(json.dumps(nb), encoding="utf-8")
+    (project / "notebooks").mkdir(exist_ok=True)  # the colophon lists chapters of the book only
+    (project / "notebooks" / executed.name).write_text(json.dumps(nb), encoding="utf-8")
     return project
 
 
@@ -352,7 +354,7 @@ def test_colophon_outside_git_says_so_and_uses_source_date_epoch(built, monkeypa
 
 
 def test_colophon_from_pipeline_parameters_uses_notebook_defaults(built):
-    (built / "notebooks").mkdir()
+    (built / "notebooks").mkdir(exist_ok=True)
     shutil.copy(built / colophon.EXECUTED_DIR / "07_efficacy.ipynb",
                 built / "notebooks" / "07_efficacy.ipynb")
     info = colophon.gather(built, {"07_efficacy": {"method": "REML", "levels": [3, 4]}}, NOW)
