@@ -257,6 +257,20 @@ def table(
     return Table(shown, precision=precision, formats=formats, cite=keys, colours=tints)
 
 
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def md_text(value: Any):
+    """Text from data or parameters as Markdown that shows exactly that text, for
+    ``{glue:md}``: every ASCII punctuation character is backslash-escaped, so ``<img ...>``
+    is no HTML, ``$x$`` no math and ``{glue:text}`...``` no role, in the HTML and the PDF. The
+    one escaping function for Markdown, as ``Table`` escapes for HTML and LaTeX."""
+    from IPython.display import Markdown
+
+    text = " ".join(str(value).split())  # a line break would end a paragraph
+    return Markdown(_MD_SPECIAL.sub(r"\\\1", text))
+
+
 def glue_number(name: str, value: Any) -> None:
     """Make a computed value available to the prose as {glue:text}`name:.2f`."""
     from myst_nb import glue
