@@ -31,8 +31,10 @@ def _tokens(text: str) -> list[str]:
 
 def run_together(pdf_words: list[str], cell_words: set[str], known_words: set[str]) -> list[str]:
     """PDF words that no page shows but that are two table-cell words joined together."""
-    # The PDF's text layer joins words hyphenated across a line end ("small-" + "study").
-    known = known_words | {w.replace("-", "") for w in known_words}
+    # The PDF's text layer drops the hyphen at a line end ("small-" + "study" -> "smallstudy"),
+    # one hyphen per break ("msc-" + "conditioned-medium" -> "mscconditioned-medium").
+    known = known_words | {w.replace("-", "") for w in known_words} | {
+        w[:i] + w[i + 1:] for w in known_words for i, char in enumerate(w) if char == "-"}
     found = []
     for word in dict.fromkeys(pdf_words):
         if word in known or len(word) < 2 * MIN_PART:
@@ -70,6 +72,13 @@ def test_detector_finds_cells_run_together() -> None:
     pdf = ["supportedlow", "02_fibromyalgiasupported", "supported", "lowvery", "fibromyalgia"]
     assert run_together(pdf, cells, known_words=cells | {"lowvery"}) == [
         "supportedlow", "02_fibromyalgiasupported"]
+
+
+def test_detector_knows_a_word_broken_at_one_of_its_hyphens() -> None:
+    cells = {"msc", "conditioned-medium", "conditioned", "medium"}
+    pdf = ["mscconditioned-medium", "msc-conditionedmedium", "mscconditioned"]
+    known = cells | {"msc-conditioned-medium"}
+    assert run_together(pdf, cells, known_words=known) == ["mscconditioned"]
 
 
 def test_no_table_cell_runs_into_the_next(built_book: Path) -> None:

@@ -200,7 +200,8 @@ def intercept(k: int) -> np.ndarray:
 def _tau2_dl(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> float:
     fit = wls(y, v, X, 0.0)
     tr_p, _ = traces(fit, X)
-    if not tr_p > 0:  # round-off on extreme variances can leave tr(P) at 0 (or NaN)
+    check_finite({"tr(P)": tr_p}, "tau^2 estimation (DL)")
+    if tr_p <= 0:  # round-off on extreme variances can leave tr(P) at 0
         raise InputError(f"tau^2 estimation (DL): tr(P) is {tr_p}; the sampling variances are "
                          "too different in size to compute with in double precision")
     return max(0.0, (fit.rss - (X.shape[0] - X.shape[1])) / tr_p)
