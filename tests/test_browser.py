@@ -1,8 +1,10 @@
 """The HTML book in a real browser (Debian's chromium, driven by Playwright).
 
 Every page listed in _toc.yml is opened once from a local HTTP server; what the browser saw
-(console errors, images, links, element ids, every request) is recorded, a screenshot is kept in
-test-artifacts/screenshots/, and each test below checks one property over all pages.
+(console errors, images, links, element ids, every request, the long tables, what axe-core found)
+is recorded, a screenshot is kept in test-artifacts/screenshots/, and each test below checks one
+property over all pages. Each page is opened a second time in dark mode, for axe-core's colour
+contrast rule. One browser serves every test.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import playwright.sync_api as playwright_sync
 import pytest
+from axe_playwright_python.base import AXE_SCRIPT
 from chromium import CHROMIUM_ARGS, chromium_path
 from minibook import ARTIFACTS, html_dir, toc_pages
 
+from mscfm.report import SEARCHABLE_CLASS, SEARCHABLE_ROWS
+
 LOCAL_SCHEMES = ("data", "blob", "about")
 SCREENSHOTS = ARTIFACTS / "screenshots"
+FAILING_IMPACTS = ("serious", "critical")  # axe-core's two highest; moderate and minor are kept
+MODES = ("light", "dark")
+# Dark mode as a reader who chose it with the theme's switch has it (pydata-sphinx-theme keeps
+# the choice in localStorage and sets data-theme on <html> before the page is drawn).
+DARK_MODE = "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"
 
 
 # --------------------------------------------------------------------------- serving the book
@@ -59,6 +69,44 @@ class PageVisit:
     images: list[dict] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     status: int | None = None
+    tables: list[dict] = field(default_factory=list)  # the long ones
+    axe: dict[str, AxeRun] = field(default_factory=dict)  # by mode
+
+
+@dataclass
+class AxeRun:
+    theme: str  # data-theme of <html> when axe ran
+    rules_passed: int
+    violations: list[dict]
+
+
+def run_axe(page, rules: list[str] | None = None) -> AxeRun:
+    """axe-core (as axe-playwright-python ships it, no network) on the page as it is now."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SCRIPT)
+    options: dict = {"resultTypes": ["violations"]}
+    if rules:
+        options["runOnly"] = {"type": "rule", "values": rules}
+    result = page.evaluate("options => axe.run(document, options)", options)
+    violations = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                   "nodes": [{"target": n["target"], "summary": n.get("failureSummary", "")}
+                             for n in v["nodes"]]}
+                  for v in result["violations"]]
+    theme = page.evaluate("() => document.documentElement.dataset.theme || ''")
+    return AxeRun(theme, len(result["passes"]), violations)
+
+
+def _wait_for_tables(page) -> None:
+    """mscfm-tables.js marks <html> once it has made the long tables searchable."""
+    page.wait_for_function(f"""() => !document.querySelector('table.{SEARCHABLE_CLASS}')
+        || document.documentElement.dataset.mscfmTables !== undefined""", timeout=15_000)
+
+
+_LONG_TABLES = f"""() => Array.from(document.querySelectorAll('article table'))
+    .filter(t => t.tBodies.length && t.tBodies[0].rows.length > {SEARCHABLE_ROWS})
+    .map(t => ({{classes: t.className, rows: t.tBodies[0].rows.length,
+                 searchable: t.classList.contains('dataTable')
+                     && !!t.closest('.dt-container')?.querySelector('input[type=search]')}}))"""
 
 
 def _visit(page, base: str, docname: str) -> PageVisit:
@@ -81,32 +129,57 @@ def _visit(page, base: str, docname: str) -> PageVisit:
         window.scrollTo(0, 0);
     }""")
     page.wait_for_load_state("networkidle")
+    _wait_for_tables(page)
     visit.images = page.evaluate("""() => Array.from(document.images, img => ({
         src: img.getAttribute('src'), alt: img.getAttribute('alt'),
-        complete: img.complete, naturalWidth: img.naturalWidth}))""")
+        complete: img.complete, naturalWidth: img.naturalWidth,
+        figure: !!img.closest('article figure')}))""")
     visit.links = page.evaluate(
         "() => Array.from(document.querySelectorAll('a[href]'), a => a.getAttribute('href'))")
     name = docname.replace("/", "__")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    visit.tables = page.evaluate(_LONG_TABLES)
+    visit.axe["light"] = run_axe(page)
     return visit
 
 
+def _visit_dark(context, visit: PageVisit) -> None:
+    """The page again in dark mode: colour contrast is the rule that depends on the theme."""
+    context.add_init_script(DARK_MODE)
+    page = context.new_page()
+    page.goto(visit.url, wait_until="networkidle")
+    _wait_for_tables(page)
+    visit.axe["dark"] = run_axe(page, rules=["color-contrast"])
+
+
 @pytest.fixture(scope="session")
-def visits(built_book: Path, served_book: str) -> dict[str, PageVisit]:
-    """Open every page of the book once, in a fresh browser context each."""
-    sync_api = playwright_sync
-    results: dict[str, PageVisit] = {}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+def browser() -> Iterator[playwright_sync.Browser]:
+    """One chromium for every browser test."""
+    with playwright_sync.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            for docname in toc_pages(built_book):
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                page = context.new_page()
-                results[docname] = _visit(page, served_book, docname)
-                context.close()
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
+
+
+def _context(browser: playwright_sync.Browser, mode: str = "light"):
+    return browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=mode)
+
+
+@pytest.fixture(scope="session")
+def visits(built_book: Path, served_book: str,
+           browser: playwright_sync.Browser) -> dict[str, PageVisit]:
+    """Open every page of the book in a fresh browser context, in light and in dark mode."""
+    results: dict[str, PageVisit] = {}
+    for docname in toc_pages(built_book):
+        context = _context(browser)
+        results[docname] = _visit(context.new_page(), served_book, docname)
+        context.close()
+        context = _context(browser, "dark")
+        _visit_dark(context, results[docname])
+        context.close()
     return results
 
 
@@ -221,3 +294,119 @@ def test_a_screenshot_is_kept_per_page(visits: dict[str, PageVisit]) -> None:
     for docname in visits:
         shot = SCREENSHOTS / f"{docname.replace('/', '__')}.png"
         assert shot.stat().st_size > 1000, shot
+
+
+# --------------------------------------------------------------------------- accessibility
+
+
+def _violation_report(found: dict[tuple[str, str, str], list[str]]) -> str:
+    lines = []
+    for (rule, impact, help_text), where in sorted(found.items()):
+        pages = sorted({w.split(": ", 1)[0] for w in where})
+        lines.append(f"{rule} ({impact}, {help_text}) on {len(pages)} page(s): {pages}")
+        lines.extend(f"    {w}" for w in where[:3])
+    return "\n".join(lines)
+
+
+def test_no_serious_or_critical_accessibility_violations(visits: dict[str, PageVisit]) -> None:
+    """axe-core on every page, all rules in light mode and colour contrast in dark mode."""
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for visit in visits.values():
+        for mode, run in visit.axe.items():
+            for violation in run.violations:
+                if violation["impact"] not in FAILING_IMPACTS:
+                    continue
+                node = violation["nodes"][0]
+                summary = " ".join(node["summary"].split())[:240]
+                found.setdefault((violation["id"], violation["impact"], violation["help"]),
+                                 []).append(f"{visit.docname} ({mode}): {node['target']} "
+                                            f"({len(violation['nodes'])} elements) {summary}")
+    assert not found, "accessibility violations (axe-core):\n" + _violation_report(found)
+
+
+def test_axe_ran_on_every_page_in_light_and_dark_mode(visits: dict[str, PageVisit]) -> None:
+    for visit in visits.values():
+        assert set(visit.axe) == set(MODES), visit.docname
+        for mode, run in visit.axe.items():
+            assert run.theme == mode, f"{visit.docname}: {mode} mode showed theme {run.theme!r}"
+            assert run.rules_passed > 0, f"{visit.docname} ({mode}): axe checked nothing"
+
+
+def test_the_accessibility_check_sees_violations(browser: playwright_sync.Browser) -> None:
+    """The check above can fail: the two kinds of violation the book had are reported."""
+    context = _context(browser)
+    page = context.new_page()
+    page.set_content('<html lang="en"><head><title>t</title></head><body><main>'
+                     '<details><summary><i class="icon"></i></summary><p>hidden</p></details>'
+                     '<p style="color: #528fe4; background: #ced6dd">a pale link</p>'
+                     "</main></body></html>")
+    found = {(v["id"], v["impact"]) for v in run_axe(page).violations}
+    context.close()
+    assert {("summary-name", "serious"), ("color-contrast", "serious")} <= found, found
+
+
+def test_figures_have_meaningful_alt_text(visits: dict[str, PageVisit]) -> None:
+    """Alt text describes the figure: a few words, not a file name, not another figure's."""
+    figures = [(v.docname, img) for v in visits.values() for img in v.images if img["figure"]]
+    assert figures, "no figures found in the book"
+    problems = []
+    seen: dict[str, str] = {}
+    for docname, img in figures:
+        alt = " ".join((img["alt"] or "").split())
+        if len(alt.split()) < 5:
+            problems.append(f"{docname}: {img['src']}: alt text too short to describe: {alt!r}")
+        elif alt in seen:
+            problems.append(f"{docname}: {img['src']}: same alt text as a figure on {seen[alt]}")
+        seen.setdefault(alt, docname)
+    assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- long tables
+
+
+def test_long_tables_are_searchable(visits: dict[str, PageVisit]) -> None:
+    tables = [(v.docname, t) for v in visits.values() for t in v.tables]
+    kinds = {kind for _, t in tables for kind in ("mscfm-rows", "dataframe")
+             if kind in t["classes"].split()}
+    # Both kinds: the dataset pages' row tables and the chapters' pandas tables.
+    assert kinds == {"mscfm-rows", "dataframe"}, f"long tables found: {tables}"
+    plain = [f"{docname}: a table of {t['rows']} rows ({t['classes']})"
+             for docname, t in tables if not t["searchable"]]
+    assert not plain, "long tables without a search box:\n" + "\n".join(plain)
+
+
+_FIRST_CELLS = "table => Array.from(table.tBodies[0].rows, row => row.cells[0].innerText.trim())"
+
+
+@pytest.mark.parametrize("kind", ["mscfm-rows", "dataframe"])
+def test_search_box_filters_and_headers_sort_a_long_table(
+    kind: str, visits: dict[str, PageVisit], served_book: str, browser: playwright_sync.Browser
+) -> None:
+    """A dataset page's table and a chapter's table: typing a term leaves the matching rows,
+    clearing it brings all back, clicking a header sorts."""
+    docname = next(v.docname for v in visits.values()
+                   if any(kind in t["classes"].split() for t in v.tables))
+    context = _context(browser)
+    page = context.new_page()
+    page.goto(urljoin(served_book, f"{docname}.html"), wait_until="networkidle")
+    _wait_for_tables(page)
+    table = page.locator(f"table.{SEARCHABLE_CLASS}.{kind}").first
+    search = table.locator("xpath=ancestor::div[contains(@class, 'dt-container')]").locator(
+        "input[type=search]")
+    cells = table.evaluate(_FIRST_CELLS)
+    term = min(cells, key=lambda cell: (cells.count(cell), -len(cell)))  # a rare value
+    search.fill(term)
+    shown = table.evaluate(_FIRST_CELLS)
+    assert 1 <= len(shown) < len(cells), f"{docname}: searching {term!r} left {len(shown)} rows"
+    rows = table.evaluate("table => Array.from(table.tBodies[0].rows, row => row.innerText)")
+    assert all(term.casefold() in row.casefold() for row in rows), f"{docname}: {rows[:3]}"
+    search.fill("")
+    assert table.evaluate(_FIRST_CELLS) == cells, f"{docname}: clearing the search lost rows"
+    header = table.locator("thead th").first
+    header.click()
+    assert header.get_attribute("aria-sort") in ("ascending", "descending"), docname
+    ordered = table.evaluate(_FIRST_CELLS)
+    assert sorted(ordered) == sorted(cells)
+    assert ordered in (sorted(cells, key=str.casefold), sorted(cells, key=str.casefold,
+                                                               reverse=True)), docname
+    context.close()

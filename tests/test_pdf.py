@@ -9,14 +9,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from minibook import (
     ARTIFACTS,
     glue_figure_count,
+    html_dir,
     latex_log,
     page_title,
     pdf_path,
     toc_pages,
 )
+
+from mscfm.report import SEARCHABLE_CLASS
 
 MAX_OVERFULL_PT = 20.0
 PAGE_IMAGES = ARTIFACTS / "pdf"
@@ -97,3 +101,49 @@ def test_page_images_are_rendered_for_inspection(built_book: Path) -> None:
     _poppler("pdftoppm", "-r", "50", "-png", str(pdf_path(built_book)), str(PAGE_IMAGES / "page"))
     n_pages = int(re.search(r"Pages:\s+(\d+)", _poppler("pdfinfo", str(pdf_path(built_book))))[1])
     assert len(list(PAGE_IMAGES.glob("page-*.png"))) == n_pages
+
+
+# --------------------------------------------------------------------------- long tables
+# In the HTML they are searchable and sortable (tests/test_browser.py); the PDF must still print
+# every row, as a plain table.
+
+
+def long_tables(root: Path) -> list[tuple[str, list[str]]]:
+    """(page, first cell of each row) of every table the HTML book makes searchable."""
+    found = []
+    for docname in toc_pages(root):
+        page = html_dir(root) / f"{docname}.html"
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for table in soup.select(f"table.{SEARCHABLE_CLASS}"):
+            cells = [row.find(["td", "th"]).get_text(" ", strip=True)
+                     for row in table.select("tbody > tr")]
+            found.append((docname, cells))
+    return found
+
+
+def missing_in_order(cells: list[str], text: str) -> list[str]:
+    """The cells not found in `text` one after the other, in the table's order."""
+    text = _normalise(text)
+    position, missing = 0, []
+    for cell in cells:
+        found = text.find(_normalise(cell), position)
+        if found < 0:
+            missing.append(cell)
+        else:
+            position = found + len(_normalise(cell))
+    return missing
+
+
+def test_row_check_sees_a_missing_or_moved_row() -> None:
+    text = "Table 3 o01 pain 2 o02 pain 4 o04 swelling"
+    assert missing_in_order(["o01", "o02", "o04"], text) == []
+    assert missing_in_order(["o01", "o02", "o03", "o04"], text) == ["o03"]
+    assert missing_in_order(["o02", "o01"], text) == ["o01"]
+
+
+def test_long_tables_keep_every_row_in_the_pdf(built_book: Path, pdf_text: str) -> None:
+    tables = long_tables(built_book)
+    assert tables, f"no table of the HTML book has the class {SEARCHABLE_CLASS}"
+    lost = {f"{docname} (table of {len(cells)} rows)": missing
+            for docname, cells in tables if (missing := missing_in_order(cells, pdf_text))}
+    assert not lost, f"rows of long tables missing from the PDF: {lost}"

@@ -32,6 +32,10 @@ DEFAULT_PRECISION = 2
 TEXT_WIDTH_CHARS = 122
 LINE_CHARS = 110  # what a table may use: a margin for the estimate's error
 COLUMN_GAP_CHARS = 3.5  # \tabcolsep on both sides of a column (2 x 6 pt)
+# A table with more rows than this gets a search box and sortable columns in the HTML book
+# (mscfm.sphinx_ext; DataTables from the itables package); the PDF keeps it a plain table.
+SEARCHABLE_ROWS = 25
+SEARCHABLE_CLASS = "mscfm-searchable"  # what book/_vendor/mscfm-tables.js looks for
 _LINKABLE = re.compile(r"[a-z0-9_-]+")  # bibliography keys, safe in a class name and in LaTeX
 _COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
 # Characters much narrower or wider than an average lower-case letter, with their width.
@@ -93,6 +97,8 @@ class Table:
         # A content-derived id instead of pandas' random one keeps outputs reproducible (nbval).
         digest = hashlib.sha1(self.frame.to_csv().encode("utf-8")).hexdigest()[:10]
         styler = self.frame.style.hide(axis="index").set_uuid(digest)
+        # "dataframe" gives the theme's table colours (readable in dark mode too).
+        styler = styler.set_table_attributes(f'class="{" ".join(self.html_classes())}"')
         styler = styler.format(precision=self.precision, escape=escape, na_rep="")
         styler = styler.format_index(escape=escape, axis=1)  # headers are text too
         for column, fmt in self.formats.items():
@@ -113,6 +119,9 @@ class Table:
                 css = [f"cellcolor:[HTML]{{{c[1:]}}};" if c else "" for c in values]
             styler = styler.apply(lambda _col, css=css: css, subset=[column])
         return styler
+
+    def html_classes(self) -> list[str]:
+        return ["dataframe", *([SEARCHABLE_CLASS] if len(self.frame) > SEARCHABLE_ROWS else [])]
 
     def _repr_html_(self) -> str:
         return self._styler("html").to_html()

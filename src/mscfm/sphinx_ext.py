@@ -10,12 +10,20 @@ Tables that chapters show (``mscfm.report.Table`` with ``cite=``) mark each sour
 bibliography key: a ``mscfm-cite-<key>`` class in HTML, ``\\mscfmcite{<key>}{...}`` in LaTeX. Only
 Sphinx knows where the reference list puts each entry, so the links are made here, once every
 document is read: the cell becomes a link to the entry, as a ``{cite}`` role would.
+
+Long tables (more than ``mscfm.report.SEARCHABLE_ROWS`` rows) get a search box and sortable
+columns in the HTML (``book/_vendor/mscfm-tables.js`` with DataTables from the itables package's
+offline bundle, copied into the book); the PDF keeps plain tables. Two pieces of the theme's HTML
+are made accessible (axe-core, in tests/test_browser.py): the sidebar's expand buttons get a name,
+and reference-list entries the list-item role their list requires.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +34,13 @@ from sphinx.util.docutils import SphinxDirective
 
 from mscfm.book_view import book_view_source
 from mscfm.labels import source_label
-from mscfm.report import COLUMN_GAP_CHARS, LINE_CHARS, column_widths
+from mscfm.report import (
+    COLUMN_GAP_CHARS,
+    LINE_CHARS,
+    SEARCHABLE_CLASS,
+    SEARCHABLE_ROWS,
+    column_widths,
+)
 
 _HTML_CELL = re.compile(r'(<td\b[^>]*\bclass="[^"]*\bmscfm-cite-([a-z0-9_-]+)\b[^"]*"[^>]*>)'
                         r"(.*?)(</td>)", re.DOTALL)
@@ -252,6 +266,74 @@ class DataRows(SphinxDirective):
         return paragraph
 
 
+# --------------------------------------------------------------------------- long tables
+
+TABLES_SCRIPT = "mscfm-tables.js"  # in book/_vendor, the book's static folder
+ITABLES_FILES = ("dt_bundle.js", "dt_bundle.css")
+
+
+def mark_searchable_tables(app, doctree, docname: str) -> None:  # noqa: ARG001
+    """Tables of the documents (dataset rows, markdown tables) with many rows: searchable."""
+    if app.builder.format != "html":
+        return
+    for table in doctree.findall(nodes.table):
+        rows = sum(len(body.children) for body in table.findall(nodes.tbody))
+        if rows > SEARCHABLE_ROWS and SEARCHABLE_CLASS not in table["classes"]:
+            table["classes"].append(SEARCHABLE_CLASS)
+
+
+def itables_bundle() -> list[Path]:
+    """DataTables as the itables package ships it for offline use (its ``connected=False``)."""
+    import itables
+
+    folder = Path(itables.__file__).parent / "html"
+    return [folder / name for name in ITABLES_FILES]
+
+
+def copy_itables_bundle(app, exception: BaseException | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "itables"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in itables_bundle():
+        shutil.copy(path, target / path.name)
+
+
+# --------------------------------------------------------------------------- the theme's HTML
+
+# pydata-sphinx-theme's sidebar: a page with sub-pages is a link followed by a <summary> that
+# shows or hides them, with only an icon inside, so a screen reader announces nothing.
+_TOGGLE = re.compile(r"(<a\b[^>]*>([^<]*)</a>\s*<details\b[^>]*>\s*)<summary>")
+
+
+def label_sidebar_toggles(text: str) -> str:
+    def label(match: re.Match) -> str:
+        name = html.escape(html.unescape(match.group(2)).strip(), quote=True)
+        return f'{match.group(1)}<summary aria-label="Pages under {name}">'
+    return _TOGGLE.sub(label, text)
+
+
+def reference_entries_as_list_items(body: str) -> str:
+    """docutils marks each entry of the reference list with the deprecated role doc-biblioentry,
+    inside a role="list" that may only hold list items (axe: aria-required-children)."""
+    return body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+def accessible_theme_html(app, pagename, templatename, context, doctree) -> None:  # noqa: ARG001
+    if "body" in context:
+        context["body"] = reference_entries_as_list_items(context["body"])
+    generate = context.get("generate_toctree_html")
+    if generate is None or getattr(generate, "mscfm_labelled", False):
+        return
+
+    def labelled(*args: Any, **kwargs: Any) -> Any:
+        made = generate(*args, **kwargs)
+        return label_sidebar_toggles(made) if isinstance(made, str) else made
+
+    labelled.mscfm_labelled = True  # type: ignore[attr-defined]
+    context["generate_toctree_html"] = labelled
+
+
 # Sphinx emits html-page-context with emit_firstresult: a theme handler that returns a template
 # name stops the later handlers, so this one runs early (low priority number).
 
@@ -264,6 +346,11 @@ def notebooks_as_the_book_shows_them(app, docname: str, source: list[str]) -> No
 
 def setup(app) -> dict[str, Any]:
     app.connect("html-page-context", dedupe_scripts, priority=100)
+    # After the theme (priority 500) has put its sidebar function into the context.
+    app.connect("html-page-context", accessible_theme_html, priority=900)
+    app.connect("doctree-resolved", mark_searchable_tables)
+    app.connect("build-finished", copy_itables_bundle)
+    app.add_js_file(TABLES_SCRIPT, type="module")
     app.connect("source-read", notebooks_as_the_book_shows_them)
     app.connect("doctree-resolved", link_table_sources)
     app.connect("doctree-resolved", size_latex_tables)
