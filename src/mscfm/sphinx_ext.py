@@ -21,7 +21,6 @@ and reference-list entries the list-item role their list requires.
 from __future__ import annotations
 
 import csv
-import html
 import re
 import shutil
 from pathlib import Path
@@ -303,14 +302,16 @@ def copy_itables_bundle(app, exception: BaseException | None) -> None:
 
 # pydata-sphinx-theme's sidebar: a page with sub-pages is a link followed by a <summary> that
 # shows or hides them, with only an icon inside, so a screen reader announces nothing.
-_TOGGLE = re.compile(r"(<a\b[^>]*>([^<]*)</a>\s*<details\b[^>]*>\s*)<summary>")
 
 
-def label_sidebar_toggles(text: str) -> str:
-    def label(match: re.Match) -> str:
-        name = html.escape(html.unescape(match.group(2)).strip(), quote=True)
-        return f'{match.group(1)}<summary aria-label="Pages under {name}">'
-    return _TOGGLE.sub(label, text)
+def label_sidebar_toggles(soup) -> None:
+    """Name each such <summary> (in the theme's BeautifulSoup tree) after the page it opens."""
+    for summary in soup.select("details > summary"):
+        if summary.get_text(strip=True) or summary.get("aria-label"):
+            continue
+        link = summary.parent.find_previous_sibling("a")
+        if link is not None:
+            summary["aria-label"] = f"Pages under {link.get_text(' ', strip=True)}"
 
 
 def reference_entries_as_list_items(body: str) -> str:
@@ -327,8 +328,10 @@ def accessible_theme_html(app, pagename, templatename, context, doctree) -> None
         return
 
     def labelled(*args: Any, **kwargs: Any) -> Any:
-        made = generate(*args, **kwargs)
-        return label_sidebar_toggles(made) if isinstance(made, str) else made
+        made = generate(*args, **kwargs)  # a BeautifulSoup tree (cached by the theme)
+        if hasattr(made, "select"):
+            label_sidebar_toggles(made)
+        return made
 
     labelled.mscfm_labelled = True  # type: ignore[attr-defined]
     context["generate_toctree_html"] = labelled
