@@ -9,6 +9,8 @@ import pandas as pd
 from mscfm.report import (
     COLUMN_GAP_CHARS,
     LINE_CHARS,
+    SEARCHABLE_CLASS,
+    SEARCHABLE_ROWS,
     TEXT_WIDTH_CHARS,
     Table,
     column_widths,
@@ -92,3 +94,25 @@ def test_cited_cells_carry_their_key_for_the_reference_link() -> None:
     latex = shown._repr_latex_()
     assert r"\mscfmcite{heidari2017prevalence}{Heidari 2017}" in latex
     assert "source" not in latex and "Someone" in latex
+
+
+def _table_tag(html: str) -> str:
+    return re.search(r"<table\b[^>]*>", html).group(0)
+
+
+def test_long_tables_are_marked_searchable_in_html_only() -> None:
+    """Over SEARCHABLE_ROWS rows the HTML table is marked for the search box; the LaTeX form,
+    which the PDF prints, stays a plain tabular with every row."""
+    short = Table(pd.DataFrame({"id": [f"r{i:03d}" for i in range(SEARCHABLE_ROWS)]}))
+    long = Table(pd.DataFrame({"id": [f"r{i:03d}" for i in range(SEARCHABLE_ROWS + 1)]}))
+    assert SEARCHABLE_CLASS not in _table_tag(short._repr_html_())
+    assert SEARCHABLE_CLASS in _table_tag(long._repr_html_())
+    latex = long._repr_latex_()
+    assert SEARCHABLE_CLASS not in latex and "datatable" not in latex.lower()
+    assert all(f"r{i:03d}" in latex for i in range(SEARCHABLE_ROWS + 1))
+
+
+def test_tables_carry_the_theme_class_for_dark_mode() -> None:
+    # pydata-sphinx-theme gives `table.dataframe` its colours in both modes; any other table in
+    # an output is set on a light box in dark mode, where links fail the contrast check.
+    assert 'class="dataframe"' in _table_tag(Table(_frame())._repr_html_())
