@@ -70,14 +70,24 @@ def mini_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def built_book(project_root: Path) -> Path:
-    """Build the real report once per test session (HTML and PDF) and return its root.
+# What a copy of the checkout leaves out: tools, caches and test output, none of them inputs.
+_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "test-artifacts", "__pycache__",
+                                     ".hypothesis", ".pytest_cache", ".ruff_cache", "*.lock")
 
-    The build is incremental: chapters whose inputs did not change since the last build are
-    reused, so after `make book` this costs only the book assembly.
+
+@pytest.fixture(scope="session")
+def built_book(project_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the real report once per test session (HTML and PDF), in a copy of the checkout,
+    and return the copy's root. The tests never write into the checkout.
+
+    The copy takes the checkout's executed chapters and rebuild state along (the state is
+    relative to the root), so after `make book` only what changed since is executed again.
     """
     from mscfm.pipeline.build import BuildOptions, run_build
 
-    run_build(project_root, BuildOptions(pdf=True))
-    return project_root
+    copy = tmp_path_factory.mktemp("real-book") / "report"
+    shutil.copytree(project_root, copy, ignore=_NOT_COPIED, symlinks=True)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MSCFM_ROOT", str(copy))
+        run_build(copy, BuildOptions(pdf=True))
+    return copy
