@@ -6,8 +6,8 @@ Rate limits as the services publish them: NCBI E-utilities allow 3 requests a se
 API key and 10 with one (the key is read from the environment variable ``NCBI_API_KEY`` and sent
 as ``api_key``); Europe PMC asks for polite use without a fixed figure, so we keep to a few
 requests a second. The transport, the clock and ``sleep`` are injectable, so the tests run offline
-and never wait. The limiter, the backoff policy and the Retry-After parser are those of
-:mod:`mscfm.refresh.client`.
+and never wait. The limiter, the retry loop, the backoff policy and the judging of HTTP
+answers are those of :mod:`mscfm.refresh.client`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from mscfm.errors import MscfmError
-from mscfm.refresh.client import Clock, RateLimiter, RetryPolicy, Sleep, parse_retry_after
+from mscfm.refresh.client import (
+    Clock,
+    Failure,
+    RateLimiter,
+    RetryPolicy,
+    Sleep,
+    send,
+    status_failure,
+    with_retries,
+)
 
 NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
 EUROPEPMC_HOST = "www.ebi.ac.uk"
@@ -53,14 +62,6 @@ class Answer:
     url: str
     body: bytes
     content_type: str = ""
-
-
-@dataclass
-class _Failure:
-    reason: str
-    retryable: bool
-    network: bool = False
-    retry_after: float | None = None
 
 
 @dataclass
@@ -107,41 +108,21 @@ class LiteratureClient:
             query.setdefault("tool", self.tool)
             if self.api_key:
                 query["api_key"] = self.api_key
-        failure = _Failure("no attempt made", retryable=False)
-        for attempt in range(1, self.retry.max_attempts + 1):
-            self._limiter(host).wait()
-            result = self._attempt(url, query)
-            if isinstance(result, Answer):
-                return result
-            failure = result
-            if not failure.retryable:
-                break
-            if attempt < self.retry.max_attempts:
-                wait = failure.retry_after
-                self.sleep(self.retry.delay(attempt) if wait is None else wait)
+        result = with_retries(lambda: self._attempt(url, query),
+                              wait_turn=self._limiter(host).wait, retry=self.retry,
+                              sleep=self.sleep)
+        if isinstance(result, Answer):
+            return result
+        failure = result
         if failure.network:
             raise NetworkUnavailable(host, failure.reason)
         tries = f" after {self.retry.max_attempts} attempts" if failure.retryable else ""
         raise LiteratureError(f"{host} answer unusable{tries}: {failure.reason}")
 
-    def _attempt(self, url: str, query: dict[str, str]) -> Answer | _Failure:
+    def _attempt(self, url: str, query: dict[str, str]) -> Answer | Failure:
         assert self._http is not None
-        try:
-            response = self._http.get(url, params=query)
-        except httpx.TimeoutException as exc:
-            return _Failure(f"timed out ({type(exc).__name__})", retryable=True, network=True)
-        except httpx.TransportError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return _Failure(reason, retryable=True, network=True)
-        status = response.status_code
-        if status == 429:
-            return _Failure("HTTP 429 Too Many Requests", retryable=True,
-                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if status >= 500:
-            return _Failure(f"HTTP {status} {response.reason_phrase}", retryable=True,
-                            retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if status >= 400:
-            body = response.text.strip().replace("\n", " ")[:200]
-            return _Failure(f"HTTP {status}: {body}", retryable=False)
-        return Answer(str(response.url), response.content,
-                      response.headers.get("Content-Type", ""))
+        response = send(self._http, url, query)
+        if isinstance(response, Failure):
+            return response
+        return status_failure(response) or Answer(str(response.url), response.content,
+                                                  response.headers.get("Content-Type", ""))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -26,6 +26,7 @@ REQUESTS_PER_MINUTE = 50  # documented limit: about 50 requests per minute per I
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 
 class RefreshError(MscfmError):
@@ -74,7 +75,7 @@ class RetryPolicy:
 
 
 @dataclass
-class _Failure:
+class Failure:
     """A failed attempt: why, whether it is worth retrying, and any wait the server asked for."""
 
     reason: str
@@ -96,6 +97,51 @@ def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> floa
         return None
     now = now or dt.datetime.now(dt.UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+def with_retries(attempt: Callable[[], T | Failure], *, wait_turn: Callable[[], None],
+                 retry: RetryPolicy, sleep: Sleep) -> T | Failure:
+    """Run ``attempt`` (after ``wait_turn``, the rate limit) until it gives a result, fails
+    for good, or ``retry`` runs out; the server's Retry-After wins over the backoff."""
+    failure = Failure("no attempt made", retryable=False)
+    for number in range(1, retry.max_attempts + 1):
+        wait_turn()
+        result = attempt()
+        if not isinstance(result, Failure):
+            return result
+        failure = result
+        if not failure.retryable:
+            break
+        if number < retry.max_attempts:
+            sleep(retry.delay(number) if failure.retry_after is None else failure.retry_after)
+    return failure
+
+
+def send(http: httpx.Client, url: str, params: Mapping[str, str]) -> httpx.Response | Failure:
+    """GET, with a timeout or an unreachable host as a retryable network failure."""
+    try:
+        return http.get(url, params=params)
+    except httpx.TimeoutException as exc:
+        return Failure(f"timed out ({type(exc).__name__})", retryable=True, network=True)
+    except httpx.TransportError as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return Failure(reason, retryable=True, network=True)
+
+
+def status_failure(response: httpx.Response) -> Failure | None:
+    """A failure for an HTTP error status (429 and 5xx retryable, with any Retry-After), else
+    None."""
+    status = response.status_code
+    wait = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429:
+        return Failure("HTTP 429 Too Many Requests", retryable=True, retry_after=wait)
+    if status >= 500:
+        return Failure(f"HTTP {status} {response.reason_phrase}", retryable=True, retry_after=wait)
+    if status >= 400:
+        # A malformed query does not get better by asking again; show the service's explanation.
+        body = response.text.strip().replace("\n", " ")[:200]
+        return Failure(f"HTTP {status}: {body}", retryable=False)
+    return None
 
 
 class CtgovClient:
@@ -141,18 +187,11 @@ class CtgovClient:
             params["pageToken"] = page_token
         if self.fields:
             params["fields"] = ",".join(self.fields)
-        failure = _Failure("no attempt made", retryable=False)
-        for attempt in range(1, self.retry.max_attempts + 1):
-            self._limiter.wait()
-            result = self._attempt(params)
-            if isinstance(result, dict):
-                return result
-            failure = result
-            if not failure.retryable:
-                break
-            if attempt < self.retry.max_attempts:
-                wait = failure.retry_after
-                self._sleep(self.retry.delay(attempt) if wait is None else wait)
+        result = with_retries(lambda: self._attempt(params), wait_turn=self._limiter.wait,
+                              retry=self.retry, sleep=self._sleep)
+        if not isinstance(result, Failure):
+            return result
+        failure = result
         where = f"term {term!r}, page token {page_token or '(first page)'}"
         if failure.network:
             raise NetworkUnavailable(f"{failure.reason} ({where})")
@@ -161,33 +200,20 @@ class CtgovClient:
             f"clinicaltrials.gov answer unusable for {where}{tries}: {failure.reason}"
         )
 
-    def _attempt(self, params: dict[str, str]) -> dict[str, Any] | _Failure:
-        try:
-            response = self._http.get(API_URL, params=params)
-        except httpx.TimeoutException as exc:
-            return _Failure(f"timed out ({type(exc).__name__})", retryable=True, network=True)
-        except httpx.TransportError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            return _Failure(reason, retryable=True, network=True)
-        return _judge_response(response)
+    def _attempt(self, params: dict[str, str]) -> dict[str, Any] | Failure:
+        response = send(self._http, API_URL, params)
+        return response if isinstance(response, Failure) else _judge_response(response)
 
 
-def _judge_response(response: httpx.Response) -> dict[str, Any] | _Failure:
-    status = response.status_code
-    if status == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        return _Failure("HTTP 429 Too Many Requests", retryable=True, retry_after=wait)
-    if status >= 500:
-        return _Failure(f"HTTP {status} {response.reason_phrase}", retryable=True)
-    if status >= 400:
-        # A malformed query does not get better by asking again; show the API's explanation.
-        body = response.text.strip().replace("\n", " ")[:200]
-        return _Failure(f"HTTP {status}: {body}", retryable=False)
+def _judge_response(response: httpx.Response) -> dict[str, Any] | Failure:
+    failure = status_failure(response)
+    if failure is not None:
+        return failure
     try:
         page = response.json()
     except ValueError as exc:  # truncated or otherwise invalid body
-        return _Failure(f"invalid JSON body ({exc})", retryable=True)
+        return Failure(f"invalid JSON body ({exc})", retryable=True)
     if not isinstance(page, dict) or not isinstance(page.get("studies", []), list):
-        return _Failure("JSON body is not an object with a 'studies' list", retryable=True)
+        return Failure("JSON body is not an object with a 'studies' list", retryable=True)
     page.setdefault("studies", [])
     return page
