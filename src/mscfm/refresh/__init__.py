@@ -53,10 +53,10 @@ from mscfm.refresh.store import (
     write_snapshot,
 )
 
-# The snapshot's searches (jesnyder/mapClinical, user_provided/admin/search_terms.csv, as described
-# in SNAPSHOT.md). The first six and the "mesenchymal <product>" terms are confirmed in the stored
-# copy of that file (commit 920851ef1c243a683fb59a86957c591132d7087e) or named in SNAPSHOT.md;
-# "Cartistem" and "Lomecel-B" are named in SNAPSHOT.md without their exact query form, so they are
+# The snapshot's searches (jesnyder/mapClinical, user_provided/admin/search_terms.csv). The first
+# six and the "mesenchymal <product>" terms are confirmed in the stored copy of that file (commit
+# 920851ef1c243a683fb59a86957c591132d7087e) or named in the snapshot's own description;
+# "Cartistem" and "Lomecel-B" are named there without their exact query form, so they are
 # queried bare (a superset of "mesenchymal <name>").
 SEARCH_TERMS: tuple[str, ...] = (
     "mesenchymal stem",
