@@ -11,17 +11,22 @@ types, valid regular expressions, and names that refer to fields or resources th
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import json
 import re
+import sys
+import types
 from dataclasses import dataclass
 from importlib import resources as package_files
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from mscfm.data.descriptor import Resource
 from mscfm.data.problems import Problem, read_json
 from mscfm.data.values import ORDERED_TYPES, PARSERS
+
+if TYPE_CHECKING:
+    import jsonschema
 
 PROFILE_FILE = "tableschema.profile.json"
 BOUND_CONSTRAINTS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
@@ -76,10 +81,49 @@ def profile() -> dict[str, Any]:
     return json.loads(text)
 
 
+# jsonschema registers its optional format checkers when it is imported; rfc3987-syntax, which
+# jupyter-events pulls into the environment (`jsonschema[format-nongpl]`), compiles about 38
+# grammars for the "iri" checker at import: 1-3.5 s in every chapter kernel. We never check
+# formats, so that module stands in until something really calls it.
+_DEFERRED = "rfc3987_syntax"
+
+
+def _defer_format_grammars() -> None:
+    """Put a stand-in for rfc3987-syntax in ``sys.modules`` that imports the real module on
+    first use (an attribute read or a call), so importing jsonschema does not compile it."""
+    if _DEFERRED in sys.modules or importlib.util.find_spec(_DEFERRED) is None:
+        return
+    stand_in = types.ModuleType(_DEFERRED, "imports rfc3987-syntax on first use")
+
+    def real() -> types.ModuleType:
+        if sys.modules.get(_DEFERRED) is stand_in:
+            del sys.modules[_DEFERRED]
+        return importlib.import_module(_DEFERRED)
+
+    def is_valid_syntax(*args: Any, **kwargs: Any) -> Any:
+        return real().is_valid_syntax(*args, **kwargs)
+
+    def attribute(name: str) -> Any:  # anything else (PEP 562); the import system asks for
+        if name.startswith("__"):  # __path__ and such, which must not load the real module
+            raise AttributeError(name)
+        return getattr(real(), name)
+
+    stand_in.is_valid_syntax = is_valid_syntax  # what jsonschema imports from it
+    stand_in.__getattr__ = attribute
+    sys.modules[_DEFERRED] = stand_in
+
+
+def _jsonschema() -> types.ModuleType:
+    _defer_format_grammars()
+    import jsonschema
+
+    return jsonschema
+
+
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     schema = profile()
-    return jsonschema.validators.validator_for(schema)(schema)
+    return _jsonschema().validators.validator_for(schema)(schema)
 
 
 def structure_problems(raw: Any, label: str) -> list[Problem]:
