@@ -275,7 +275,7 @@ def test_a_bad_choice_exits_2_before_any_kernel_starts(
     def no_kernel(*args: object, **kwargs: object) -> None:
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(build, "run_jobs", no_kernel)
+    monkeypatch.setattr(build, "executor_for", no_kernel)
     for value, fragment in (("label=XYZ", "parameter 'label' of chapter 01_good: 'XYZ' is not "
                                           "allowed; expected one of values, totals"),
                             ("scale=11", "parameter 'scale' of chapter 01_good: 11.0 is out of "

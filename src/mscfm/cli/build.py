@@ -18,6 +18,7 @@ def _run(args: argparse.Namespace) -> int:
         pdf=not args.no_pdf,
         assignments=args.param or [],
         explain=args.explain,
+        scheduler=args.scheduler,
     )
     run_build(project_root(), options)
     return 0
@@ -50,5 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--explain",
         action="store_true",
         help="say for each chapter whether it would re-run and why; run nothing",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="execute the chapters on this Dask distributed scheduler (the optional extra "
+        "'cluster'); its workers need the package and the project at the same path",
     )
     p.set_defaults(func=_run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mscfm.errors import BuildError, DataError, ParameterError
+from mscfm.paths import LOG_DIR
 from mscfm.pipeline import book
-from mscfm.pipeline.execute import Job, Outcome, publish_executed, raise_on_failures, run_jobs
+from mscfm.pipeline.execute import Job, Outcome, publish_executed, raise_on_failures
+from mscfm.pipeline.executors import executor_for
 from mscfm.pipeline.lock import BuildLock
 from mscfm.pipeline.notebooks import Chapter, discover_chapters, resolve_overrides
 from mscfm.pipeline.state import BuildState, Decision, clean_leftovers
@@ -26,6 +28,7 @@ class BuildOptions:
     pdf: bool = True
     assignments: list[str] = field(default_factory=list)
     explain: bool = False
+    scheduler: str | None = None  # a Dask scheduler address; None = the local pool
 
 
 class Progress:
@@ -100,10 +103,11 @@ def explain(decisions: list[Decision]) -> str:
     )
 
 
-def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
+def execute(
+    root: Path, decisions: list[Decision], jobs: int, scheduler: str | None = None
+) -> list[Outcome]:
     todo = [d for d in decisions if d.rerun]
     progress = Progress(len(todo))
-    workers = jobs or os.cpu_count() or 1
     state = BuildState(root)
     by_name = {d.chapter.name: d for d in todo}
 
@@ -115,9 +119,10 @@ def execute(root: Path, decisions: list[Decision], jobs: int) -> list[Outcome]:
         progress.step(outcome)
         outcomes.append(outcome)
 
-    jobs = [Job(d.chapter, d.parameters, root, publish=False) for d in todo]
-    run_jobs(jobs, workers, finished)
+    executor = executor_for(scheduler=scheduler, jobs=jobs)
+    executor.run([Job(d.chapter, d.parameters, root, publish=False) for d in todo], finished)
     outcomes.sort(key=lambda o: o.name)
+    write_execution_report(root, outcomes)
     raise_on_failures(outcomes)
     return outcomes
 
@@ -142,6 +147,26 @@ def accept(root: Path, state: BuildState, decision: Decision, outcome: Outcome) 
     state.record(decision)
     state.save()
     return outcome
+
+
+EXECUTION_REPORT = "execution.json"
+
+
+def write_execution_report(root: Path, outcomes: list[Outcome]) -> None:
+    """Per chapter executed: wall time, the cells' own time and the time until its kernel was
+    ready (``_build/reports/execution.json``, read by the build benchmark)."""
+    report = root / LOG_DIR / EXECUTION_REPORT
+    report.parent.mkdir(parents=True, exist_ok=True)
+    rows = {
+        o.name: {
+            "ok": o.ok,
+            "seconds": round(o.seconds, 3),
+            "cell_seconds": round(o.cell_seconds, 3),
+            "ready_seconds": round(o.ready_seconds, 3),
+        }
+        for o in outcomes
+    }
+    report.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 
 
 BUNDLE_SOURCE = "_build/bundle/mscfm-data.zip"
@@ -185,7 +210,7 @@ def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict
     validate_data(root)
     timings["validate"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    outcomes = execute(root, decisions, options.jobs)
+    outcomes = execute(root, decisions, options.jobs, options.scheduler)
     timings["execute"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     fingerprint = book.source_fingerprint(root, options.pdf)

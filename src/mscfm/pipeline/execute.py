@@ -1,7 +1,12 @@
-"""Executing chapter notebooks with papermill, in a pool of worker processes.
+"""Executing one chapter notebook with papermill, in a worker process of an executor.
 
-Each worker imports papermill (and with it nbformat/jsonschema, ~3 s) once and then runs many
-notebooks; spawning the papermill CLI per notebook would pay that import every time.
+Each worker imports papermill once and then runs many notebooks; spawning the papermill CLI per
+notebook would pay that import every time. Each notebook runs in a fresh kernel that the worker
+started ahead, while its previous chapter ran (`mscfm.pipeline.kernels`).
+
+The executed copy is a pure function of the inputs: papermill's injected cell gets a fixed id,
+timestamps and durations are dropped, and a copy identical to the one on disk is not rewritten
+(so Sphinx, which compares modification times, re-reads only the chapters that changed).
 """
 
 from __future__ import annotations
@@ -9,16 +14,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError, plain
 from mscfm.paths import LOG_DIR
+from mscfm.pipeline import kernels
 from mscfm.pipeline.notebooks import Chapter
 
 PARAMS_MARKER = "mscfm-parameters-used"
+INJECTED = "injected-parameters"  # papermill's tag, and the id we give that cell
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class Job:
     parameters: dict[str, Any]
     root: Path
     publish: bool = True  # False: leave the run at staged_path(); the main process publishes
+    start_next: bool = False  # the worker will get another job: start its kernel meanwhile
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,11 @@ class Outcome:
     seconds: float
     message: str = ""
     report: str = ""
+    cell_seconds: float = 0.0  # the chapter's own work: the sum of its cells' durations
+    ready_seconds: float = 0.0  # from the job's start until its kernel was ready, imports done
+
+
+_SPARE = kernels.Spare()  # this worker's kernel for its next job
 
 
 def staged_path(chapter: Chapter, root: Path) -> Path:
@@ -45,9 +57,12 @@ def staged_path(chapter: Chapter, root: Path) -> Path:
     return chapter.executed_path(root).with_suffix(".running.ipynb")
 
 
-def publish_executed(job: Job) -> None:
-    """Move a finished run into the book (main process only, see ``Job.publish``)."""
-    os.replace(staged_path(job.chapter, job.root), job.chapter.executed_path(job.root))
+def publish_executed(job: Job) -> bool:
+    """Move a finished run into the book (main process only, see ``Job.publish``); an
+    identical executed copy is kept as it is, with its modification time. True when the
+    executed copy changed."""
+    return replace_if_changed(staged_path(job.chapter, job.root),
+                              job.chapter.executed_path(job.root))
 
 
 def _start_worker() -> None:
@@ -55,18 +70,20 @@ def _start_worker() -> None:
     from mscfm.pipeline.lock import die_with_parent
 
     die_with_parent()
-    _warm_worker()
+    warm_worker()
 
 
-def _warm_worker() -> None:
-    """Pay the heavy imports once per worker process."""
+def warm_worker() -> None:
+    """Pay the heavy imports once per worker process; never leave a spare kernel behind."""
     import logging
+    from multiprocessing import util
 
     import papermill  # noqa: F401
 
     # papermill's own parameter parser does not read annotated parameters (`x: int = 1`) and
     # warns about them; ours has already checked names and types.
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    util.Finalize(_SPARE, _SPARE.discard, exitpriority=10)  # run when the worker exits
 
 
 def _literal(value: Any) -> str:
@@ -119,7 +136,9 @@ def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if {"parameters", "injected-parameters"} & set(tags):
+        if INJECTED in tags:
+            cell.id = INJECTED  # papermill gives it a random id
+        if {"parameters", INJECTED} & set(tags):
             _add_tag(tags, "remove-cell")
         elif cell.cell_type == "code" and "show-input" not in tags:
             # Readers see outputs; the code is one click away (the notebook download).
@@ -138,6 +157,22 @@ def _tidy_executed(path: Path, chapter: Chapter, used: dict[str, Any]) -> None:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     nbformat.write(nb, path)
+
+
+def cell_seconds(path: Path) -> float:
+    """The sum of the cells' durations papermill recorded in an executed notebook."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells)
+
+
+def replace_if_changed(new: Path, target: Path) -> bool:
+    """Move ``new`` onto ``target`` unless they are identical (then ``target`` keeps its
+    modification time); True when ``target`` changed."""
+    if target.exists() and target.read_bytes() == new.read_bytes():
+        new.unlink()
+        return False
+    os.replace(new, target)
+    return True
 
 
 def _last_started_cell(kept: Path) -> int | None:
@@ -186,28 +221,31 @@ def execute_job(job: Job) -> Outcome:
 
     import papermill as pm
 
-    _warm_worker()
+    warm_worker()
     chapter, root = job.chapter, job.root
     out = chapter.executed_path(root)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = staged_path(chapter, root)
-    os.environ["MSCFM_ROOT"] = str(root)
-    os.environ["MSCFM_DECLARED_INPUTS"] = json.dumps(list(chapter.resolved_inputs(job.parameters)))
-    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    declared = json.dumps(list(chapter.resolved_inputs(job.parameters)))
     start = time.perf_counter()
+    km = None
     try:
+        km = _SPARE.take(root)
+        if job.start_next:
+            _SPARE.start(root)  # imports in its own process while this chapter runs
+        kernels.prepare(km, {"MSCFM_ROOT": str(root), "MSCFM_DECLARED_INPUTS": declared})
+        ready = time.perf_counter() - start
         pm.execute_notebook(
             str(chapter.source),
             str(tmp),
             parameters=job.parameters,
             cwd=str(root),
-            kernel_name="python3",
+            km=km,
+            kernel_name=kernels.KERNEL_NAME,
             execution_timeout=chapter.timeout,
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,  # a stopped run still leaves its notebook
-            # ipykernel warns on every start that TCP is unencrypted (local kernels): noise.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a report
         kept = root / LOG_DIR / f"{chapter.name}.ipynb"
@@ -221,47 +259,15 @@ def execute_job(job: Job) -> Outcome:
             _failure_message(chapter, exc, kept),
             str(kept),
         )
+    finally:
+        if km is not None:
+            kernels.shutdown(km)
+    cells = cell_seconds(tmp)
     _tidy_executed(tmp, chapter, job.parameters)
     if job.publish:
-        os.replace(tmp, out)
-    return Outcome(chapter.name, True, time.perf_counter() - start)
-
-
-def run_jobs(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
-    """Execute jobs on a process pool; ``on_done(outcome)`` is called as each one finishes."""
-    if not jobs:
-        return []
-    outcomes: list[Outcome] = []
-    workers = max(1, min(n_workers, len(jobs)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
-        futures: dict[Future, Job] = {pool.submit(execute_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                outcome = future.result()
-            except BaseException as exc:  # a worker died (killed, out of memory)
-                job = futures[future]
-                partial = job.chapter.executed_path(job.root).with_suffix(".running.ipynb")
-                kept = job.root / LOG_DIR / f"{job.chapter.name}.ipynb"
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                if partial.exists():
-                    shutil.move(partial, kept)
-                where = (
-                    f"notebook kept at {kept}"
-                    if kept.exists()
-                    else f"no notebook was saved; logs in {kept.parent}"
-                )
-                outcome = Outcome(
-                    job.chapter.name,
-                    False,
-                    0.0,
-                    f"chapter {job.chapter.name}: worker process died ({exc}); {where}",
-                    str(kept),
-                )
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-    return sorted(outcomes, key=lambda o: o.name)
-
+        replace_if_changed(tmp, out)
+    return Outcome(chapter.name, True, time.perf_counter() - start, cell_seconds=cells,
+                   ready_seconds=ready)
 
 
 def raise_on_failures(outcomes: list[Outcome]) -> None:

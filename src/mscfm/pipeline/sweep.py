@@ -1,9 +1,10 @@
 """Parameter sweeps: one chapter executed over a grid of parameter sets, results in one table.
 
 ``mscfm sweep CHAPTER -p NAME=V1,V2 -p OTHER=A,B`` runs the cartesian product of the values as
-separate papermill executions (on the local worker pool, or on a Dask distributed cluster), then
-collects each run's key results - the numbers the chapter glued into its prose with
-``myst_nb.glue`` - into a CSV table, a markdown table and a figure.
+separate papermill executions (on an executor of `mscfm.pipeline.executors`: the local worker
+pool, or a Dask distributed cluster), then collects each run's key results - the numbers the
+chapter glued into its prose with ``myst_nb.glue`` - into a CSV table, a markdown table and a
+figure (drawn by `mscfm.plots.sweep`).
 
 Values are separated by ``,``; a list-typed parameter takes its values separated by ``;`` (each
 value is itself a comma-separated list): ``-p estimators=REML,DL;PM`` sweeps ``["REML", "DL"]``
@@ -21,17 +22,16 @@ import itertools
 import json
 import math
 import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mscfm.errors import BuildError, ParameterError
+from mscfm.errors import ParameterError
 from mscfm.paths import SWEEP_DIR
-from mscfm.pipeline.execute import Job, Outcome, execute_job, raise_on_failures, run_jobs
+from mscfm.pipeline.execute import Job, Outcome, raise_on_failures
+from mscfm.pipeline.executors import executor_for
 from mscfm.pipeline.notebooks import Chapter, find_chapter, resolve_overrides, split_assignment
 
-MAX_PANELS = 12  # one panel per key result; beyond this the figure stops being readable
 # numpy 2 reprs scalars as ``np.float64(1.5)``; the glued text/plain is that repr.
 _NUMPY_SCALAR = re.compile(r"^(?:np|numpy)\.\w+\((.*)\)$")
 
@@ -143,78 +143,6 @@ def plan_sweep(root: Path, chapter_name: str, specs: list[str], out: Path | None
         )
         jobs.append(Job(point_chapter, {**chapter.defaults(), **point.values}, root))
     return SweepPlan(chapter, grid, points, out_dir, jobs)
-
-
-def run_local(jobs: list[Job], n_workers: int, on_done=None) -> list[Outcome]:
-    """The grid on the local worker pool (each worker imports papermill once)."""
-    return run_jobs(jobs, n_workers, on_done)
-
-
-def execute_remote(job: Job) -> tuple[Outcome, str]:
-    """Run one grid point on a Dask worker; returns the executed notebook's text as well, so the
-    client gets the results even when its output folder is not on the worker's file system."""
-    outcome = execute_job(job)
-    path = job.chapter.executed_path(job.root)
-    text = path.read_text(encoding="utf-8") if outcome.ok and path.exists() else ""
-    return outcome, text
-
-
-def run_dask(jobs: list[Job], address: str, on_done=None) -> list[Outcome]:
-    """The grid on a Dask distributed cluster.
-
-    The workers need this package installed and the project at the same path (a shared file
-    system): they read the notebook and the data from ``job.root``.
-    """
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # Dask is the optional extra "cluster"
-        raise BuildError(
-            "--scheduler needs Dask, the optional extra 'cluster': "
-            "pip install -e '.[cluster]' -c constraints.txt"
-        ) from exc
-    try:
-        client = Client(address, timeout="20s")
-    except OSError as exc:
-        raise BuildError(
-            f"--scheduler {address}: cannot connect to a Dask scheduler ({exc})"
-        ) from exc
-    outcomes: list[Outcome] = []
-    with client:
-        futures = client.map(execute_remote, jobs, pure=False, key=_task_keys(jobs))
-        by_key = {f.key: job for f, job in zip(futures, jobs, strict=True)}
-        for future in as_completed(futures):
-            job = by_key[future.key]
-            try:
-                outcome, text = future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker becomes a failed point
-                outcome, text = (
-                    Outcome(
-                        job.chapter.name,
-                        False,
-                        0.0,
-                        f"chapter {job.chapter.name}: Dask task failed ({exc})",
-                    ),
-                    "",
-                )
-            if text:
-                _write_if_changed(job.chapter.executed_path(job.root), text)
-            outcomes.append(outcome)
-            if on_done:
-                on_done(outcome)
-    return sorted(outcomes, key=lambda o: o.name)
-
-
-def _task_keys(jobs: list[Job]) -> list[str]:
-    """Unique per sweep: a scheduler would hand back an earlier sweep's result for a reused key."""
-    run = uuid.uuid4().hex[:12]
-    return [f"mscfm-sweep-{job.chapter.name}-{run}" for job in jobs]
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return  # the worker shares our file system and already wrote it
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 # --- key results ------------------------------------------------------------------------------
@@ -334,63 +262,10 @@ def to_markdown(result: SweepResult) -> str:
     return "\n".join(lines)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def sweep_figure(result: SweepResult):
-    """One panel per key result; x = the first swept parameter, one line per combination of the
-    others (e.g. pooled effect by timepoint, one line per estimator)."""
-    from mscfm.plots.style import FULL_WIDTH_IN, new_figure, set_alt_text
-
-    keys = (result.keys or ["(no glued numbers)"])[:MAX_PANELS]
-    x_name, *series_names = result.parameters
-    fig, axes = new_figure(
-        height=max(2.4, 2.0 * len(keys)),
-        nrows=len(keys),
-        sharex=True,
-        width=FULL_WIDTH_IN,
-        squeeze=False,
-    )
-    x_values = _unique([row[x_name] for row in result.rows])
-    numeric_x = all(_is_number(v) for v in x_values)
-    position = {_cell_text(v): (v if numeric_x else i) for i, v in enumerate(x_values)}
-    markers = "osD^vP*X"
-    for ax, key in zip(axes[:, 0], keys, strict=True):
-        groups = _unique([tuple(_cell_text(row[n]) for n in series_names) for row in result.rows])
-        for index, group in enumerate(groups):
-            rows = [
-                r for r in result.rows if tuple(_cell_text(r[n]) for n in series_names) == group
-            ]
-            xs = [position[_cell_text(r[x_name])] for r in rows]
-            ys = [r.get(key) if r.get(key) is not None else math.nan for r in rows]
-            label = ", ".join(f"{n}={v}" for n, v in zip(series_names, group, strict=True))
-            ax.plot(xs, ys, marker=markers[index % len(markers)], label=label or None)
-        ax.set_ylabel(key)
-        if len(groups) > 1:
-            ax.legend(loc="best", frameon=False)
-    bottom = axes[-1, 0]
-    bottom.set_xlabel(x_name)
-    if not numeric_x:
-        bottom.set_xticks(range(len(x_values)), [_cell_text(v) for v in x_values])
-    more = len(result.keys) - len(keys)
-    fig.suptitle(
-        f"Sweep of {result.chapter}"
-        + (
-            f" (first {len(keys)} of {len(result.keys)} results; choose with --keys)"
-            if more > 0
-            else ""
-        )
-    )
-    set_alt_text(
-        fig,
-        f"Key results of chapter {result.chapter} ({', '.join(keys)}) against "
-        f"{x_name}" + (f", one line per {', '.join(series_names)}" if series_names else ""),
-    )
-    return fig
-
-
 def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
+    """The table as CSV and markdown, and its figure (drawn by `mscfm.plots.sweep`)."""
+    from mscfm.plots.sweep import sweep_figure
+
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "csv": out_dir / "results.csv",
@@ -399,8 +274,9 @@ def write_outputs(result: SweepResult, out_dir: Path) -> dict[str, Path]:
     }
     files["csv"].write_text(to_csv(result), encoding="utf-8")
     files["markdown"].write_text(to_markdown(result) + "\n", encoding="utf-8")
+    figure = sweep_figure(result.chapter, result.parameters, result.keys, result.rows)
     # No timestamp in the PNG metadata: the same sweep gives the same file.
-    sweep_figure(result).savefig(files["figure"], metadata={"Software": None})
+    figure.savefig(files["figure"], metadata={"Software": None})
     result.files = files
     return files
 
@@ -421,14 +297,10 @@ class SweepOptions:
 def run_sweep(root: Path, options: SweepOptions, on_done=None) -> SweepResult:
     """Check the grid, execute every point, write the table and figure; raise if a point failed
     (after writing what the other points produced)."""
-    import os
-
     plan = plan_sweep(root, options.chapter, options.specs, options.out)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    if options.scheduler:
-        outcomes = run_dask(plan.jobs, options.scheduler, on_done)
-    else:
-        outcomes = run_local(plan.jobs, options.jobs or os.cpu_count() or 1, on_done)
+    executor = executor_for(scheduler=options.scheduler, jobs=options.jobs)
+    outcomes = executor.run(plan.jobs, on_done)
     result = collect(plan, outcomes, options.keys)
     write_outputs(result, plan.out_dir)
     raise_on_failures(outcomes)
