@@ -193,26 +193,61 @@ def _forget_package_files() -> None:
             value.cache_clear()
 
 
-def test_a_package_code_change_re_runs_every_chapter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "report"
-    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+def _imports_module(notebook: dict, module: str) -> bool:
+    """Whether a notebook's code imports ``mscfm.<module>`` (read with a regex, independently of
+    the pipeline's import reader)."""
+    code = "\n".join(
+        "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"
+    )
+    return bool(
+        re.search(rf"^\s*from mscfm import [^\n]*\b{module}\b", code, re.M)
+        or re.search(rf"^\s*(?:from|import) mscfm\.{module}\b", code, re.M)
+    )
+
+
+def _edit_module_and_plan(root: Path, monkeypatch: pytest.MonkeyPatch, module: str):
     # The fingerprint hashes the package that notebooks import: point it at the copy's source.
     monkeypatch.setattr(mscfm, "__file__", str(root / "src" / "mscfm" / "__init__.py"))
     _forget_package_files()
     try:
         _mark_executed(root)
         assert _reruns(root) == {}
-        module = root / "src" / "mscfm" / "effects.py"
-        module.write_text(module.read_text(encoding="utf-8") + "\n# a changed line\n", "utf-8")
+        path = root / "src" / "mscfm" / f"{module}.py"
+        path.write_text(path.read_text(encoding="utf-8") + "\n# a changed line\n", "utf-8")
         _forget_package_files()
-        reruns = _reruns(root)
+        return _reruns(root)
     finally:
         monkeypatch.undo()
         _forget_package_files()
+
+
+def test_a_module_edit_re_runs_only_the_chapters_importing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`power` is imported by one chapter and by no other module of the package."""
+    root = tmp_path / "report"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    importers = [
+        p for p in (root / "src" / "mscfm").rglob("*.py")
+        if re.search(r"mscfm(?:\.| import [^\n]*\b)power\b", p.read_text(encoding="utf-8"))
+        and p.name != "power.py"
+    ]
+    assert importers == []
+    takers = {name for name, nb in _notebooks(root).items() if _imports_module(nb, "power")}
+    assert len(takers) == 1
+    reruns = _edit_module_and_plan(root, monkeypatch, "power")
+    assert reruns == dict.fromkeys(takers, "package code changed: mscfm/power.py")
+
+
+def test_a_module_every_chapter_imports_re_runs_every_chapter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "report"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    assert all(_imports_module(nb, "report") for nb in _notebooks(root).values())
+    reruns = _edit_module_and_plan(root, monkeypatch, "report")
     assert set(reruns) == set(_notebooks(root))
-    assert set(reruns.values()) == {"package code changed"}
+    assert set(reruns.values()) == {"package code changed: mscfm/report.py"}
 
 
 def test_a_lock_file_change_re_runs_every_chapter(project: Path) -> None:

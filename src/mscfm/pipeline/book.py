@@ -88,13 +88,57 @@ def build_html(root: Path) -> Path:
     return root / WORK_DIR / "_build" / "html"
 
 
-def build_pdf(root: Path) -> Path:
+LATEX_STAMP = ".mscfm-latex-source"  # beside book.tex: the hash of the source of book.pdf
+LATEX_TARGET = "book"  # _config.yml: latex_documents.targetname book.tex
+
+
+def latex_source_hash(latex_dir: Path) -> str:
+    """A hash of what LaTeX reads: every file Sphinx wrote to ``latex_dir`` (book.tex, style
+    files, images), none that LaTeX itself writes (book.aux, book.log, book.pdf ...)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in latex_dir.rglob("*") if p.is_file()):
+        made_by_latex = path.stem == LATEX_TARGET and path.suffix != ".tex"
+        if made_by_latex or path.name == LATEX_STAMP:
+            continue
+        digest.update(path.relative_to(latex_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def build_pdf(root: Path) -> tuple[Path, bool]:
+    """Write the LaTeX source with Sphinx, then run LaTeX only if that source changed since the
+    PDF beside it was made. Returns the PDF and whether LaTeX ran."""
     check_tex()
-    _run_sphinx(root, "pdflatex", "sphinx-pdf.log")
-    pdf = root / WORK_DIR / "_build" / "latex" / "book.pdf"
+    _run_sphinx(root, "latex", "sphinx-latex.log")
+    latex = root / WORK_DIR / "_build" / "latex"
+    pdf, stamp = latex / f"{LATEX_TARGET}.pdf", latex / LATEX_STAMP
+    source = latex_source_hash(latex)
+    if pdf.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == source:
+        return pdf, False
+    stamp.unlink(missing_ok=True)
+    log = root / LOG_DIR / "latex.log"
+    marker = root / WORK_DIR / IN_PROGRESS
+    marker.write_text("latex", encoding="utf-8")  # removed only when LaTeX succeeded
+    from mscfm.pipeline.lock import kill_me_with_parent
+
+    result = subprocess.run(  # a killed build takes its LaTeX run with it
+        [os.environ.get("MAKE", "make"), "all-pdf"],
+        cwd=latex,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        preexec_fn=kill_me_with_parent,
+    )
+    log.write_text(plain(result.stdout + "\n--- stderr ---\n" + result.stderr), encoding="utf-8")
+    if result.returncode != 0:
+        raise BuildError(
+            f"LaTeX failed:\n{_summarise_log(result.stdout + result.stderr)}\nfull log: {log}"
+        )
+    marker.unlink()
     if not pdf.exists():
         raise BuildError(f"the LaTeX build reported success but wrote no {pdf}")
-    return pdf
+    stamp.write_text(source, encoding="utf-8")
+    return pdf, True
 
 
 # What the book is made of, besides the package: a change to any of these rebuilds it.
@@ -113,9 +157,15 @@ BOOK_SOURCES = (
 GENERATED_PAGES = (COLOPHON_PAGE,)  # rewritten by every build; not an input
 
 
+# The package modules the book step itself runs: the Sphinx extension, the generated pages.
+# Chapter modules reach the book through the executed notebooks, which are hashed as sources.
+BOOK_MODULES = ("mscfm.sphinx_ext", "mscfm.colophon", "mscfm.bundle")
+
+
 def source_fingerprint(root: Path, with_pdf: bool) -> str:
-    """A content hash of everything the book is built from (and of the package code)."""
-    from mscfm.pipeline.state import package_files
+    """A content hash of everything the book is built from (and of the package code the book
+    step runs)."""
+    from mscfm.pipeline.imports import module_package_files
 
     digest = hashlib.sha256(f"pdf={with_pdf}".encode())
     files = {p for pattern in BOOK_SOURCES for p in root.glob(pattern) if p.is_file()}
@@ -123,20 +173,22 @@ def source_fingerprint(root: Path, with_pdf: bool) -> str:
     for path in sorted(files):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for name in package_files():
+    for name in module_package_files(*BOOK_MODULES):
         digest.update(Path(name).read_bytes())
     return digest.hexdigest()
 
 
 def toolchain_fingerprint(root: Path) -> str:
-    """What Sphinx's own incremental build cannot see: our extension and helpers (package code),
+    """What Sphinx's own incremental build cannot see: our extension and the modules it imports,
     the configuration and the lock file. When it changes, the work folder starts afresh."""
-    from mscfm.pipeline.state import LOCK_FILES, package_files
+    from mscfm.pipeline.imports import module_package_files
+    from mscfm.pipeline.state import LOCK_FILES
 
+    extension = module_package_files("mscfm.sphinx_ext")
     digest = hashlib.sha256()
     # _toc.yml too: a page removed from it must disappear, and Sphinx keeps the old output.
     configs = ("_config.yml", "_toc.yml", *LOCK_FILES)
-    for path in [*package_files(), *(root / name for name in configs)]:
+    for path in [*extension, *(root / name for name in configs)]:
         if Path(path).exists():
             digest.update(Path(path).read_bytes())
     return digest.hexdigest()

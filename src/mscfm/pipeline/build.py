@@ -200,6 +200,7 @@ def run_build(root: Path, options: BuildOptions, out: TextIO | None = None) -> d
 def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict[str, Any]:
     out = out or sys.stdout
     timings: dict[str, float] = {}
+    latex_note = ""
     t0 = time.perf_counter()
     decisions = plan(root, options)
     if options.explain:
@@ -225,8 +226,9 @@ def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict
         timings["html"] = time.perf_counter() - t2
         if options.pdf:
             t3 = time.perf_counter()
-            pdf = book.build_pdf(root)
+            pdf, latex_ran = book.build_pdf(root)
             timings["pdf"] = time.perf_counter() - t3
+            latex_note = "LaTeX ran" if latex_ran else "LaTeX source unchanged: PDF kept"
         book.publish(root, html, pdf, extras=[root / BUNDLE_SOURCE])
         book.record_published(root, fingerprint, toolchain)
     timings["total"] = time.perf_counter() - t0
@@ -238,7 +240,8 @@ def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict
     )
     out.write(f"HTML: {root / book.HTML_DIR / 'index.html'}\n")
     if pdf:
-        out.write(f"PDF:  {root / book.PDF_PATH}\n")
+        note = f" ({latex_note})" if latex_note else ""
+        out.write(f"PDF:  {root / book.PDF_PATH}{note}\n")
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in timings.items() if k != "total")
     out.write(f"built in {timings['total']:.1f} s ({steps})\n")
     return {"ran": ran, "timings": timings}

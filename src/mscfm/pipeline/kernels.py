@@ -24,9 +24,7 @@ WARM_IMPORTS = (
     "IPython.display",
     "mscfm.report",
     "mscfm.data",
-    "mscfm.claims",
-    "mscfm.evidence",
-    "mscfm.plots.charts",
+    "mscfm.claims",  # imported by every chapter; none of these changes state when imported
 )
 # ipykernel warns on every start that TCP is unencrypted (local kernels): noise.
 QUIET = "--IPKernelApp.log_level=CRITICAL"

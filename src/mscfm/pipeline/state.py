@@ -1,9 +1,10 @@
 """What a chapter's executed copy depends on, and whether it must re-run (the rebuild state).
 
 A chapter depends on its notebook, its parameter values, the data files it declares, the package
-code and the lock files. The state file (``.mscfm/build-state.json``) records, per chapter, the
-SHA-256 of every one of those files as it was when the chapter last ran successfully, a hash of
-the parameter values, and the SHA-256 of the executed copy that run produced. Rules:
+modules it imports (transitively: `mscfm.pipeline.imports`) and the lock files. The state file
+(``.mscfm/build-state.json``) records, per chapter, the SHA-256 of every one of those files as it
+was when the chapter last ran successfully, a hash of the parameter values, and the SHA-256 of
+the executed copy that run produced. Rules:
 
 - Change detection is by content, always: a file is never trusted because its size and
   modification time are unchanged (``touch -r`` after an edit is caught).
@@ -23,24 +24,17 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import mscfm
 from mscfm.paths import STATE_FILE
+from mscfm.pipeline.imports import chapter_package_files
 from mscfm.pipeline.notebooks import Chapter
 
 LOCK_FILES = ("requirements.txt", "constraints.txt")
 PACKAGE_PREFIX = "package:"
 STATE_VERSION = 1
-
-
-@lru_cache(maxsize=1)
-def package_files() -> tuple[str, ...]:
-    """The mscfm package source that the notebooks import (absolute paths)."""
-    package = Path(mscfm.__file__).resolve().parent
-    return tuple(str(p) for p in sorted(package.rglob("*.py")))
 
 
 def _package_key(path: str) -> str:
@@ -58,7 +52,7 @@ def dependency_files(chapter: Chapter, parameters: dict[str, Any], root: Path) -
     for name in LOCK_FILES:
         if (root / name).exists():
             deps[name] = root / name
-    for path in package_files():
+    for path in chapter_package_files(chapter.source):  # the modules it imports, transitively
         deps[_package_key(path)] = Path(path)
     return deps
 
@@ -84,7 +78,7 @@ def _label(key: str, chapter: Chapter) -> str:
     if key.endswith(f"{chapter.name}.ipynb") and not key.startswith(("data/", PACKAGE_PREFIX)):
         return "notebook changed"
     if key.startswith(PACKAGE_PREFIX):
-        return "package code changed"
+        return f"package code changed: {key.removeprefix(PACKAGE_PREFIX)}"
     if key in LOCK_FILES:
         return "lock file changed"
     return f"data changed: {key}"
