@@ -61,7 +61,9 @@ def test_ctrl_c_before_publishing_keeps_the_last_good_book(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(book, "publish", interrupted)
-    code, output = run_cli(["build", "--no-pdf", "--force"], capfd)
+    # A changed parameter changes the book (a forced re-run would give the same executed copy,
+    # so the published book would already be up to date and nothing would be published).
+    code, output = run_cli(["build", "--no-pdf", "-p", "scale=2"], capfd)
     assert code == 130
     assert "interrupted" in output
     assert str(project / REPORTS) in output, f"no pointer to the failure report:\n{output}"

@@ -63,15 +63,22 @@ def start_kernel(root: Path):
 
 def prepare(km, environment: dict[str, str], timeout: float = READY_TIMEOUT_S) -> None:
     """Wait until the kernel is ready (start-up imports done) and set ``environment`` in it."""
-    from jupyter_client import BlockingKernelClient
+    from jupyter_core.utils import run_sync
 
-    kc = BlockingKernelClient()
-    kc.load_connection_info(km.get_connection_info())
+    run_sync(_prepare)(km, environment, timeout)
+
+
+async def _prepare(km, environment: dict[str, str], timeout: float) -> None:
+    # The manager's client: it asks the manager whether the kernel lives (a client of its own
+    # would go by the heartbeat, which a kernel busy importing on a loaded machine can miss).
+    kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=timeout)
+        await kc.wait_for_ready(timeout=timeout)
         code = f"__import__('os').environ.update({json.dumps(environment)})"
-        reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=timeout)
+        reply = await kc.execute_interactive(
+            code, silent=True, store_history=False, timeout=timeout
+        )
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not prepare the kernel: {reply['content']}")
     finally:
