@@ -5,7 +5,7 @@
 - An executed copy is a pure function of its inputs: papermill's injected cell gets a fixed id,
   timestamps and durations go, and an identical copy is not rewritten (Sphinx goes by mtime).
 - LaTeX runs only when the LaTeX source changed.
-- The executor registry and which jobs start their successor's kernel.
+- The executor registry.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 
 from mscfm.errors import BuildError
 from mscfm.pipeline import book, kernels
-from mscfm.pipeline.execute import INJECTED, Job, _tidy_executed, cell_seconds, replace_if_changed
-from mscfm.pipeline.executors import LocalPool, executor_for, executors, with_kernels_ahead
+from mscfm.pipeline.execute import INJECTED, _tidy_executed, cell_seconds, replace_if_changed
+from mscfm.pipeline.executors import LocalPool, executor_for, executors
 from mscfm.pipeline.notebooks import Chapter, Parameter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,9 +175,3 @@ def test_executors_are_registered_by_name_and_an_unknown_one_is_refused() -> Non
     assert type(executor_for(scheduler="tcp://127.0.0.1:1")).__name__ == "DaskCluster"
     with pytest.raises(BuildError, match="no executor named 'slurm'; executors: dask, local"):
         executors.get("slurm")
-
-
-def test_all_but_each_workers_last_job_start_the_next_kernel(tmp_path: Path) -> None:
-    jobs = [Job(_chapter(tmp_path), {}, tmp_path) for _ in range(5)]
-    assert [j.start_next for j in with_kernels_ahead(jobs, 2)] == [True, True, True, False, False]
-    assert [j.start_next for j in with_kernels_ahead(jobs[:1], 2)] == [False]

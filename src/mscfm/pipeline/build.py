@@ -208,13 +208,18 @@ def _build(root: Path, options: BuildOptions, out: TextIO | None = None) -> dict
         return {"explained": True}
     if options.pdf:
         book.check_tex()
-    validate_data(root)
+    fingerprint = book.source_fingerprint(root, options.pdf)
+    # Nothing to execute and the published book was built from exactly these sources (data
+    # included, validated then): a no-op build need not validate again.
+    if any(d.rerun for d in decisions) or not book.is_published(root, fingerprint, options.pdf):
+        validate_data(root)
     timings["validate"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     outcomes = execute(root, decisions, options.jobs, options.scheduler)
     timings["execute"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    fingerprint = book.source_fingerprint(root, options.pdf)
+    if outcomes:  # executed copies are book sources
+        fingerprint = book.source_fingerprint(root, options.pdf)
     pdf: Path | None = root / book.PDF_PATH if options.pdf else None
     if book.is_published(root, fingerprint, options.pdf):
         timings["book"] = 0.0  # nothing the book is made of changed: keep the published one

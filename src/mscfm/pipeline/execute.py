@@ -35,7 +35,6 @@ class Job:
     parameters: dict[str, Any]
     root: Path
     publish: bool = True  # False: leave the run at staged_path(); the main process publishes
-    start_next: bool = False  # the worker will get another job: start its kernel meanwhile
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,7 @@ class Outcome:
 
 
 _SPARE = kernels.Spare()  # this worker's kernel for its next job
+_QUEUED = None  # a shared count of the pool's jobs not yet started (multiprocessing.Value)
 
 
 def staged_path(chapter: Chapter, root: Path) -> Path:
@@ -65,25 +65,41 @@ def publish_executed(job: Job) -> bool:
                               job.chapter.executed_path(job.root))
 
 
-def _start_worker() -> None:
-    """A pool worker: it ends with the build that started it, then imports papermill."""
+def _start_worker(queued=None, root: Path | None = None) -> None:
+    """A local pool's worker: first it makes sure it ends with the build that started it (the
+    guard comes before anything slow), then it warms up (`warm_worker`)."""
     from mscfm.pipeline.lock import die_with_parent
 
     die_with_parent()
-    warm_worker()
+    warm_worker(queued, root)
 
 
-def warm_worker() -> None:
-    """Pay the heavy imports once per worker process; never leave a spare kernel behind."""
+def warm_worker(queued=None, root: Path | None = None) -> None:
+    """Pay the heavy imports once per worker process. In a local pool (``queued`` given), start
+    the first kernel meanwhile and never leave a spare kernel behind."""
+    global _QUEUED
     import logging
     from multiprocessing import util
 
+    if queued is not None and _QUEUED is None:
+        _QUEUED = queued
+        _SPARE.start(root)  # starts now, imports while papermill is imported below
+        util.Finalize(_SPARE, _SPARE.discard, exitpriority=10)  # run when the worker exits
     import papermill  # noqa: F401
 
     # papermill's own parameter parser does not read annotated parameters (`x: int = 1`) and
     # warns about them; ours has already checked names and types.
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    util.Finalize(_SPARE, _SPARE.discard, exitpriority=10)  # run when the worker exits
+
+
+def _more_jobs_queued() -> bool:
+    """Take this job off the pool's count; True if some job is still waiting for a worker (this
+    one may get it: start its kernel now). Outside a local pool: False."""
+    if _QUEUED is None:
+        return False
+    with _QUEUED.get_lock():
+        _QUEUED.value -= 1
+        return _QUEUED.value > 0
 
 
 def _literal(value: Any) -> str:
@@ -231,7 +247,7 @@ def execute_job(job: Job) -> Outcome:
     km = None
     try:
         km = _SPARE.take(root)
-        if job.start_next:
+        if _more_jobs_queued():
             _SPARE.start(root)  # imports in its own process while this chapter runs
         kernels.prepare(km, {"MSCFM_ROOT": str(root), "MSCFM_DECLARED_INPUTS": declared})
         ready = time.perf_counter() - start

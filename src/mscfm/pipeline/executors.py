@@ -9,6 +9,7 @@ the default) and ``dask`` (a Dask distributed scheduler; the optional extra ``cl
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import uuid
@@ -67,17 +68,10 @@ def _died(job: Job, exc: BaseException) -> Outcome:
     )
 
 
-def with_kernels_ahead(jobs: list[Job], workers: int) -> list[Job]:
-    """Mark the jobs after which their worker will get another one (all but the last
-    ``workers``, as a pool hands jobs out in order): those start the next kernel ahead."""
-    from dataclasses import replace
-
-    return [replace(job, start_next=index < len(jobs) - workers) for index, job in enumerate(jobs)]
-
-
 class LocalPool:
-    """Worker processes on this machine; each imports papermill once and starts the kernel of
-    its next job while the current one runs."""
+    """Worker processes on this machine; each imports papermill once, starts its first kernel
+    while it does, and starts the kernel of a next job while the current one runs (as long as
+    jobs are waiting)."""
 
     def __init__(self, jobs: int = 0) -> None:
         self.workers = jobs or os.cpu_count() or 1
@@ -87,10 +81,11 @@ class LocalPool:
             return []
         outcomes: list[Outcome] = []
         workers = max(1, min(self.workers, len(jobs)))
-        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker) as pool:
-            futures: dict[Future, Job] = {
-                pool.submit(execute_job, job): job for job in with_kernels_ahead(jobs, workers)
-            }
+        queued = multiprocessing.Value("i", len(jobs))  # jobs not yet started, for the workers
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_start_worker, initargs=(queued, jobs[0].root)
+        ) as pool:
+            futures: dict[Future, Job] = {pool.submit(execute_job, job): job for job in jobs}
             for future in as_completed(futures):
                 try:
                     outcome = future.result()

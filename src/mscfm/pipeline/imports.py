@@ -1,8 +1,8 @@
 """Which package files a chapter depends on: the `mscfm` modules it imports, transitively.
 
-Read statically (``ast``) from the notebook's code cells and from each module's source, every
-import statement counts, at module level or inside a function (a lazy import is still a
-dependency). Importing ``mscfm.plots.forest`` runs ``mscfm/__init__.py`` and
+Read statically (``ast``) from the notebook's code cells and from each module's import
+statements; every import statement counts, at module level or inside a function (a lazy import
+is still a dependency). Importing ``mscfm.plots.forest`` runs ``mscfm/__init__.py`` and
 ``mscfm/plots/__init__.py`` too, so those count. A package's data files (``*.json`` beside its
 modules) count for every module of that package. Other packages are pinned by the lock files,
 which every chapter depends on anyway.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -21,7 +22,12 @@ PACKAGE = "mscfm"
 
 
 def package_dir() -> Path:
-    return Path(mscfm.__file__).resolve().parent
+    return _resolved_parent(mscfm.__file__)  # read each time: tests point it at a copy
+
+
+@cache
+def _resolved_parent(file: str) -> Path:
+    return Path(file).resolve().parent
 
 
 def module_file(name: str) -> Path | None:
@@ -74,24 +80,47 @@ def _module_imports(path: Path) -> frozenset[str]:
     return _parsed_imports(path, stat.st_mtime_ns, stat.st_size)
 
 
+# An import statement, at any indentation; a parenthesised name list may span lines. Parsing
+# only these (not the whole module) keeps planning fast; one that is not code (in a docstring)
+# can only add a dependency, never lose one.
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+import[ \t]*(?:\([^)]*\)|[^\n]*)"
+                     r"|import[ \t]+[^\n]*)", re.M)
+
+
+def import_statements(source: str) -> ast.Module:
+    """The import statements of ``source``, as one parsed module."""
+    body: list[ast.stmt] = []
+    for match in _IMPORT.finditer(source):
+        try:
+            body += ast.parse(match.group(0).strip()).body
+        except SyntaxError:
+            continue
+    return ast.Module(body=body, type_ignores=[])
+
+
 @cache
 def _parsed_imports(path: Path, _mtime_ns: int, _size: int) -> frozenset[str]:
     """Keyed by modification time and size too: an edited module is read again."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = import_statements(path.read_text(encoding="utf-8"))
     return frozenset(imported_names(tree, _module_name(path), path.name == "__init__.py"))
 
 
 def closure(names: set[str]) -> set[Path]:
     """The package's source files that importing ``names`` executes, transitively."""
-    seen: set[Path] = set()
+    files: set[Path] = set()
+    visited: set[str] = set()
     todo = [parent for name in names for parent in _with_parents(name)]
     while todo:
-        path = module_file(todo.pop())
-        if path is None or path in seen:
+        name = todo.pop()
+        if name in visited or not name.startswith(PACKAGE):
             continue
-        seen.add(path)
-        todo += [parent for name in _module_imports(path) for parent in _with_parents(name)]
-    return seen
+        visited.add(name)
+        path = module_file(name)
+        if path is None or path in files:
+            continue
+        files.add(path)
+        todo += [parent for found in _module_imports(path) for parent in _with_parents(found)]
+    return files
 
 
 def data_files(modules: set[Path]) -> set[Path]:
