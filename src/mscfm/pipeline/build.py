@@ -34,9 +34,10 @@ class BuildOptions:
 class Progress:
     """One line per finished chapter on a terminal; silent otherwise (logs stay clean)."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.active = stream.isatty()
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        # sys.stderr as it is now, not as it was at import (a test may have swapped it since)
+        self.total, self.done, self.stream = total, 0, stream or sys.stderr
+        self.active = self.stream.isatty()
         self.start = time.perf_counter()
 
     def step(self, outcome: Outcome) -> None:
