@@ -134,6 +134,26 @@ def test_an_identical_copy_keeps_the_old_file_and_its_modification_time(tmp_path
     assert target.read_text() == "other"
 
 
+def test_the_main_process_keeps_an_identical_executed_copy_and_its_modification_time(
+    tmp_path: Path,
+) -> None:
+    """The worker leaves its run staged; publishing an identical run rewrites nothing."""
+    from mscfm.pipeline.execute import Job, publish_executed, staged_path
+
+    chapter = _chapter(tmp_path)
+    job = Job(chapter, {}, tmp_path, publish=False)
+    out, staged = chapter.executed_path(tmp_path), staged_path(chapter, tmp_path)
+    out.parent.mkdir(parents=True)
+    out.write_text("same")
+    os.utime(out, ns=(10**18, 10**18))
+    staged.write_text("same")
+    assert publish_executed(job) is False
+    assert out.stat().st_mtime_ns == 10**18 and not staged.exists()
+    staged.write_text("changed")
+    assert publish_executed(job) is True
+    assert out.read_text() == "changed" and not staged.exists()
+
+
 @pytest.fixture
 def latex_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A work folder as Sphinx's LaTeX builder leaves it; Sphinx and make are stand-ins."""
@@ -175,3 +195,64 @@ def test_executors_are_registered_by_name_and_an_unknown_one_is_refused() -> Non
     assert type(executor_for(scheduler="tcp://127.0.0.1:1")).__name__ == "DaskCluster"
     with pytest.raises(BuildError, match="no executor named 'slurm'; executors: dask, local"):
         executors.get("slurm")
+
+
+def test_a_build_on_dask_gets_back_the_staged_run_and_publishes_it_itself(
+    mini_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's worker leaves its run staged (``publish=False``), possibly on a file system of
+    its own: the client writes the run that came back at the staged path, and the main process
+    publishes and records it (`build.accept`). Dask is a stand-in that runs each task at once."""
+    import sys
+    import types
+
+    from mscfm.pipeline import build
+    from mscfm.pipeline import executors as executors_module
+    from mscfm.pipeline.execute import Outcome, staged_path
+    from mscfm.pipeline.state import BuildState
+
+    def run_on_worker(job):
+        staged = staged_path(job.chapter, job.root)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.write_text(json.dumps({"run": job.chapter.name}), encoding="utf-8")
+        assert job.publish is False  # a build publishes in its main process
+        return Outcome(job.chapter.name, True, 0.1)
+
+    class Done:
+        def __init__(self, key: str, value: object) -> None:
+            self.key, self.value = key, value
+
+        def result(self) -> object:
+            return self.value
+
+    class Client:
+        def __init__(self, address: str, timeout: str) -> None:
+            self.address = address
+
+        def __enter__(self) -> Client:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def map(self, fn, jobs, pure, key):
+            done = []
+            for job, task_key in zip(jobs, key, strict=True):
+                done.append(Done(task_key, fn(job)))
+                staged_path(job.chapter, job.root).unlink()  # the worker's disk is not ours
+            return done
+
+    fake = types.ModuleType("distributed")
+    fake.Client, fake.as_completed = Client, iter
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    monkeypatch.setattr(executors_module, "execute_job", run_on_worker)
+    decisions = build.plan(mini_project, build.BuildOptions())
+    assert decisions and all(d.rerun for d in decisions)
+    outcomes = build.execute(mini_project, decisions, 1, scheduler="tcp://scheduler:8786")
+    assert [o.ok for o in outcomes] == [True] * len(decisions)
+    state = BuildState(mini_project)
+    for decision in decisions:
+        executed = decision.chapter.executed_path(mini_project)
+        assert json.loads(executed.read_text(encoding="utf-8")) == {"run": decision.chapter.name}
+        assert not staged_path(decision.chapter, mini_project).exists()
+        assert not state.decide(decision.chapter, decision.parameters, mini_project).rerun
