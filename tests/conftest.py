@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,18 @@ settings.load_profile("repeatable")
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_event_loop_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A module must not leave an asyncio loop running in the main thread (Playwright's sync API
+    does while it is open): every later test that starts one (nbclient, JupyterLab) would fail."""
+    yield
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail(f"{request.module.__name__} left an asyncio loop running: {loop!r}")
 
 
 @pytest.fixture(scope="session")

@@ -161,9 +161,11 @@ def _visit(page, base: str, docname: str) -> PageVisit:
     return visit
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, and every later test that starts a loop (JupyterLab, nbclient) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[playwright_sync.Browser]:
-    """One chromium for every browser test."""
+    """One chromium for every browser test of this module."""
     with playwright_sync.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
@@ -176,7 +178,7 @@ def _context(browser: playwright_sync.Browser):
     return browser.new_context(viewport={"width": 1280, "height": 900})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(built_book: Path, served_book: str,
            browser: playwright_sync.Browser) -> dict[str, PageVisit]:
     """Open every page of the book once, in a fresh browser context each."""
