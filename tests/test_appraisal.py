@@ -83,6 +83,14 @@ def test_flow_refuses_boxes_that_do_not_add_up() -> None:
         dataclasses.replace(good, assessed=good.assessed + 1).check()
 
 
+def test_flow_refuses_fewer_recorded_hits_than_records_found() -> None:
+    # S01 and S02 record 3 hits for the 2 animal records; with 0 hits recorded the duplicates
+    # box would read -2 in the diagram
+    no_hits = SEARCHES.assign(n_relevant=[0, 0, 0])
+    with pytest.raises(DataError, match="negative box counts"):
+        screening.flow(SCREEN, no_hits, STUDIES, "fm")
+
+
 def test_flow_names_an_unknown_question_and_an_unknown_search() -> None:
     with pytest.raises(DataError, match="unknown review question"):
         screening.flow(SCREEN, SEARCHES, STUDIES, "asthma")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,6 +234,18 @@ def test_raw_answers_table_and_no_key_on_disk(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert result.table_path.name == "literature_2026-12-02.csv" and len(rows) == 4
     assert rows[0]["sources"] == "Europe PMC; PubMed" and rows[0]["strategies"] == "L01; L03"
+
+
+def test_a_second_run_on_the_same_day_replaces_that_days_answers(tmp_path: Path) -> None:
+    literature.search_literature(tmp_path, STRATEGIES, make_client(Recorder()), DAY,
+                                 page_size=PAGE)
+    literature.search_literature(tmp_path, STRATEGIES, make_client(Recorder()), DAY,
+                                 page_size=PAGE, max_pages=1)
+    folder = tmp_path / "raw" / "literature" / "2026-12-02" / "L01"
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert [entry["file"] for entry in manifest] == ["esearch.xml", "efetch-001.xml"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "efetch-001.xml", "esearch.xml", "manifest.json"]
 
 
 def test_diff_against_the_previous_run(tmp_path: Path) -> None:

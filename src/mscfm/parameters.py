@@ -24,7 +24,6 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError, shorten
@@ -259,18 +258,6 @@ def injected_values(source: str) -> dict[str, Any]:
         except ValueError:
             values[target] = ast.unparse(value)
     return values
-
-
-def read_parameters(path: Path) -> dict[str, Parameter]:
-    """The declared parameters of a notebook file ({} when it has no parameters cell)."""
-    try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BuildError(f"{path}: not a readable notebook ({exc})") from exc
-    if not isinstance(notebook, dict):
-        raise BuildError(f"{path}: a notebook is a JSON object, not {type(notebook).__name__}")
-    source = parameters_source(notebook, str(path))
-    return parse_parameters_cell(source, str(path)) if source is not None else {}
 
 
 def md_literal(value: Any) -> str:

@@ -180,10 +180,3 @@ def overall_counts(rob: pd.DataFrame, tool: str) -> dict[str, int]:
     """How many studies reach each overall judgment of one tool."""
     counts = matrix(rob, tool)["overall"].value_counts()
     return {judgment: int(counts.get(judgment, 0)) for judgment in JUDGMENTS[tool]}
-
-
-def domain_table(rob: pd.DataFrame) -> pd.DataFrame:
-    """Every judgment with its domain name, for the chapter's full table."""
-    names = [DOMAINS[tool][domain] for tool, domain in zip(rob["tool"], rob["domain"],
-                                                           strict=True)]
-    return rob.assign(domain_name=names)

@@ -19,7 +19,6 @@ QUESTIONS: dict[str, str] = {
     "fm": "MSC-type treatments in fibromyalgia (people or animal models)",
     "chronic_pain": "MSC trials in other chronic pain conditions (the nearest evidence)",
 }
-DECISIONS = ("included", "excluded", "not relevant", "duplicate")
 PREFIX: dict[str, str] = {"fm": "fm", "chronic_pain": "cp"}  # question -> column prefix
 SOURCE_LABELS: dict[str, str] = {
     "registry": "ClinicalTrials.gov snapshot, Oct 2022",
@@ -61,7 +60,14 @@ class Flow:
 
     def check(self) -> None:
         """The boxes add up: identified - duplicates = screened = not relevant + assessed, and
-        assessed = excluded + included records."""
+        assessed = excluded + included records, and no box is negative (more records found
+        than the searches' recorded hits would give a negative duplicates box)."""
+        negative = {name: n for name, n in (("duplicates", self.duplicates),
+                                            ("not relevant", self.not_relevant),
+                                            ("assessed", self.assessed)) if n < 0}
+        if negative:
+            raise DataError(f"flow {self.question}: negative box counts {negative}; the hits "
+                            "recorded in searches.csv are fewer than the records screened")
         if self.n_identified - self.duplicates != self.screened:
             raise DataError(f"flow {self.question}: identified {self.n_identified} - duplicates "
                             f"{self.duplicates} != screened {self.screened}")
@@ -155,18 +161,6 @@ def flow(screening: pd.DataFrame, searches: pd.DataFrame, studies: pd.DataFrame,
                   unreadable=unreadable)
     result.check()
     return result
-
-
-def flow_table(result: Flow) -> pd.DataFrame:
-    """The boxes of a flow diagram as rows (box, count), in reading order."""
-    rows = [(f"Records identified: {SOURCE_LABELS[g]}", n) for g, n in result.identified.items()]
-    rows += [("Duplicate records removed", result.duplicates),
-             ("Records screened", result.screened),
-             ("Records excluded on their own fields (not relevant)", result.not_relevant),
-             ("Reports assessed for eligibility", result.assessed)]
-    rows += [(f"Reports excluded: {reason}", n) for reason, n in result.excluded.items()]
-    rows += [(f"Included: {kind}", n) for kind, n in result.included.items()]
-    return pd.DataFrame(rows, columns=["box", "count"])
 
 
 def unscreened(screening: pd.DataFrame, registry: pd.DataFrame, question: str) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,9 @@ def search_literature(
     counts: dict[str, tuple[int, int]] = {}
     found: list[Record] = []
     for strategy in strategies:
+        # A second run on the same day replaces that day's answers: files of pages it no longer
+        # fetches must not stay behind, nor their manifest entries.
+        shutil.rmtree(folder / strategy.id, ignore_errors=True)
         hits, fetched = 0, 0
         try:
             sized = {"page_size": page_size} if page_size else {}

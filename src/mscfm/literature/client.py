@@ -33,7 +33,6 @@ from mscfm.refresh.client import (
 )
 
 NCBI_HOST = "eutils.ncbi.nlm.nih.gov"
-EUROPEPMC_HOST = "www.ebi.ac.uk"
 NCBI_PER_SECOND = 3.0  # without an API key
 NCBI_PER_SECOND_WITH_KEY = 10.0
 EUROPEPMC_PER_SECOND = 3.0  # no published figure: stay polite

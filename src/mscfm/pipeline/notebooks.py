@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mscfm.errors import BuildError, ParameterError, shorten
-from mscfm.parameters import BASE_TYPES, Parameter, parameters_source, parse_parameters_cell
+from mscfm.parameters import Parameter, parameters_source, parse_parameters_cell
 from mscfm.paths import EXECUTED_DIR, NOTEBOOK_DIR
 
 __all__ = ["Chapter", "Parameter", "convert_value", "discover_chapters", "find_chapter",
@@ -22,7 +22,6 @@ __all__ = ["Chapter", "Parameter", "convert_value", "discover_chapters", "find_c
 
 DEFAULT_TIMEOUT_S = 300
 PLACEHOLDER = re.compile(r"\{(\w+)\}")  # an input named by a parameter: "{registry_table}"
-SUPPORTED_TYPES = BASE_TYPES
 
 
 @dataclass(frozen=True)
